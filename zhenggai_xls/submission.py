@@ -49,3 +49,34 @@ class Submission:
             "unit_name": self.unit_name, "valid": self.valid, "rejected": self.rejected,
             "problems": [p.as_dict() for p in self.problems],
         }
+
+
+@dataclass(frozen=True)
+class RawCell:
+    """A value as read from the original file, with its address there."""
+
+    value: Any  # str, int, float, bool, date, datetime, time; None when blank
+    cell: str  # A1 address in the original sheet
+    formula_without_value: bool = False  # a formula whose result was never calculated
+    error: bool = False  # an error value such as #DIV/0!
+
+
+@dataclass
+class Extract:
+    """One form located in one sheet: raw values by field key, before normalising.
+
+    Produced by `locate`, consumed by `validate`. `fields` holds header lines
+    and form lines; `rows` the table's data rows (blank rows, 合计 rows and
+    note lines already left out), `row_numbers` their 1-based Excel rows.
+    """
+
+    path: Path
+    form: str
+    sheet: str
+    fields: dict[str, RawCell] = field(default_factory=dict)
+    rows: list[dict[str, RawCell]] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    total_row: dict[str, RawCell] | None = None  # a 合计 row the unit typed
+    columns: dict[str, str] = field(default_factory=dict)  # table field key -> column letter
+    problems: list[Problem] = field(default_factory=list)  # found while locating
+    metadata: dict[str, str] = field(default_factory=dict)  # from a template's hidden sheet
