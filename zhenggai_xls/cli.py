@@ -60,5 +60,82 @@ def forms(form_id: str | None, as_json: bool) -> None:
                 click.echo(f"    {f.key:<20} {f.full_label:<28} {f.type:<9} {need}")
 
 
+
+@main.command()
+@click.argument("form_ids", nargs=-1)
+@click.option("--all", "all_forms", is_flag=True, help="生成全部表单的模板。")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="模板保存到的文件夹。")
+@click.option("--orgs", "orgs_file", type=click.Path(exists=True, dir_okay=False),
+              help="组织架构文件（.xlsx 或 .csv），与 --per-unit 一起使用。")
+@click.option("--per-unit", is_flag=True, help="按组织架构给每个填报单位各生成一份，单位名称预先填好并锁定。")
+@_friendly
+def template(form_ids: tuple[str, ...], all_forms: bool, out_dir: str, orgs_file: str | None,
+             per_unit: bool) -> None:
+    """生成空白模板（FORM_IDS 可用英文代号或中文表名，如 stats、备案表；orgs 为组织架构表）。"""
+    from .orgs import load_orgs
+    from .template import write_templates
+
+    if not form_ids and not all_forms:
+        raise click.UsageError(f"请指定表单（如 stats 或 整改方案备案表），或用 --all 生成全部：{'、'.join(load_specs())}")
+    if per_unit and not orgs_file:
+        raise click.UsageError("--per-unit 需要同时用 --orgs 指定组织架构文件。")
+    specs = list(load_specs().values()) if all_forms else [find_spec(name) for name in dict.fromkeys(form_ids)]
+    orgs = load_orgs(orgs_file) if orgs_file else None
+    paths = write_templates(specs, out_dir, orgs=orgs, per_unit=per_unit)
+    click.echo(f"已生成 {len(paths)} 个模板，保存在 {out_dir}：")
+    for path in paths:
+        click.echo(f"  {path}")
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("-o", "--output", "inbox", required=True, type=click.Path(file_okay=False),
+              help="收件目录：保存原件和收件登记（收件登记.xlsx）。")
+@click.option("--campaign", "campaign_dir", type=click.Path(exists=True, file_okay=False),
+              help="工作目录：按其中的组织架构识别填报单位。")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="只收取该日期（含）以后的邮件，如 2024-06-01。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@_friendly
+def collect(sources: tuple[str, ...], inbox: str, campaign_dir: str | None, since, as_json: bool) -> None:
+    """收取附件：SOURCES 可为文件夹、.eml、.mbox、.zip 或 imap://用户名@服务器/文件夹（密码取自环境变量
+    ZHENGGAI_IMAP_PASSWORD，否则提示输入）；原件存入收件目录并登记。"""
+    import os
+
+    from .campaign import load_campaign
+    from .intake import collect as collect_attachments
+    from .mail import is_imap_url
+
+    password = None
+    if any(is_imap_url(s) for s in sources):
+        password = os.environ.get("ZHENGGAI_IMAP_PASSWORD") or click.prompt("邮箱密码（授权码）", hide_input=True, err=True)
+    campaign = load_campaign(campaign_dir) if campaign_dir else None
+    result = collect_attachments(sources, inbox, campaign=campaign, since=since.date() if since else None,
+                                 password=password)
+    for warning in result.warnings:
+        click.echo(warning, err=True)
+    if as_json:
+        _echo_json(result.as_json())
+        return
+    _print_collected(result)
+
+
+def _print_collected(result) -> None:
+    """One line per attachment, its reason under it, then the totals."""
+    from .intake import REGISTER_XLSX, STATUS_ZH
+
+    for row in result.rows:
+        when = row.received.strftime("%Y-%m-%d %H:%M") if row.received else "时间不详"
+        unit = f"  单位：{row.unit_name or row.unit}" if row.unit else ""
+        click.echo(f"[{STATUS_ZH[row.status]}] {row.filename}  ← {row.sender or '（文件）'}  {when}{unit}")
+        if row.status == "duplicate":
+            click.echo(f"        与收件登记第 {row.duplicate_of} 行内容完全相同")
+        elif row.reason:
+            click.echo(f"        {row.reason}")
+    counts = result.counts()
+    click.echo(f"共 {len(result.rows)} 个附件：已收 {counts['accepted']}，重复 {counts['duplicate']}，"
+               f"拒收 {counts['rejected']}；本次新登记 {len(result.new)} 个。"
+               f"收件登记：{result.inbox / REGISTER_XLSX}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

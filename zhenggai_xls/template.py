@@ -755,11 +755,6 @@ def file_name(*parts: str) -> str:
     return (name or "模板")[:120] + ".xlsx"
 
 
-def _units_at(orgs: OrgTree, level: str) -> list[Org]:
-    root = orgs.root
-    return [o for o in [root, *orgs.descendants(root.code)] if o.level == level]
-
-
 def write_templates(specs: Iterable[Spec], out_dir: Path | str, orgs: OrgTree | None = None,
                     per_unit: bool = False, levels: Mapping[str, Sequence[str]] | None = None) -> list[Path]:
     """Write `<title>.xlsx` for each spec; with per_unit, also `<title>/<unit>_<title>.xlsx` per unit.
@@ -781,7 +776,7 @@ def write_templates(specs: Iterable[Spec], out_dir: Path | str, orgs: OrgTree | 
             continue
         seen: set[str] = set()
         for level in wanted:
-            for unit in _units_at(orgs, level):
+            for unit in orgs.at_level(level):
                 name = file_name(unit.name, spec.title)
                 if name in seen:
                     name = file_name(unit.name, unit.code, spec.title)
