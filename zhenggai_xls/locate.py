@@ -1,0 +1,617 @@
+"""Find known forms in a workbook: which form a sheet holds, its header lines, lines and table.
+
+Labels are matched after `normalize_label` against each field's label and
+synonyms (and, for table columns, the labels of the groups above them), so a
+header may start anywhere, be drawn over several merged rows, have extra or
+reordered columns, or carry labels typed as "合\\n计". Every value found keeps
+the A1 address of the cell it came from.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field as dc_field
+from typing import Iterable, Mapping
+
+from .excel import a1, col_letter
+from .normalize import normalize_label
+from .problems import Problem, problem
+from .read import Sheet, Workbook
+from .spec import Field, Group, Spec, Table
+from .submission import Extract, RawCell
+
+# A row whose first cell starts with one of these ends the table (after NFKC).
+END_WORDS = ("备注", "填表说明", "说明", "注", "填表人", "审核人", "填报人")
+TOTAL_LABELS = frozenset({"合计", "总计"})
+LABEL_MAX = 40  # longer texts are never labels
+MERGE_EXPAND_MAX = 20_000  # larger merges are looked up by scanning instead
+VALUE_REACH = 12  # how many columns to the right of a label its value may sit
+TITLE_ROWS = 8  # how many non-empty rows at the top may hold the form's title
+MIN_MATCHED = 3  # fields a sheet must show before it counts as the form
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# ---------------------------------------------------------------- the sheet
+
+
+class _Grid:
+    """A sheet prepared for searching: cells by row, merges looked up, short texts normalised."""
+
+    def __init__(self, sheet: Sheet):
+        self.sheet = sheet
+        self.rows: dict[int, dict[int, object]] = {}
+        self.labels: dict[tuple[int, int], str] = {}
+        for (r, c), value in sheet.cells.items():
+            if _blank(value):
+                continue
+            if isinstance(value, str) and len(value) <= LABEL_MAX:
+                self.labels[(r, c)] = normalize_label(value)
+            self.rows.setdefault(r, {})[c] = value
+        # Texts in reading order, merged continuations left out: where labels are looked for.
+        self.texts = sorted((r, c, v) for r, row in self.rows.items() for c, v in row.items()
+                            if isinstance(v, str))
+        # Error cells and uncalculated formulas read as blanks but are not empty.
+        for r, c in sheet.errors | sheet.formulas_without_value:
+            self.rows.setdefault(r, {}).setdefault(c, None)
+        self.origins: dict[tuple[int, int], tuple[int, int]] = {}
+        self.merge_ends: dict[tuple[int, int], tuple[int, int]] = {}
+        self.big_merges: list[tuple[int, int, int, int]] = []
+        for r0, c0, r1, c1 in sheet.merges:
+            self.merge_ends[(r0, c0)] = (r1, c1)
+            if (r1 - r0 + 1) * (c1 - c0 + 1) > MERGE_EXPAND_MAX:
+                self.big_merges.append((r0, c0, r1, c1))
+                continue
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    self.origins[(r, c)] = (r0, c0)
+
+    def origin(self, r: int, c: int) -> tuple[int, int]:
+        """The top-left cell of the merge holding (r, c), or (r, c) itself."""
+        found = self.origins.get((r, c))
+        if found:
+            return found
+        for r0, c0, r1, c1 in self.big_merges:
+            if r0 <= r <= r1 and c0 <= c <= c1:
+                return r0, c0
+        return r, c
+
+    def value(self, r: int, c: int) -> object:
+        """The value shown at (r, c): a merged cell's text covers its whole range."""
+        return self.sheet.cells.get(self.origin(r, c))
+
+    def label(self, r: int, c: int) -> str:
+        """The normalised text shown at (r, c), '' when blank."""
+        o = self.origin(r, c)
+        if o in self.labels:
+            return self.labels[o]
+        value = self.sheet.cells.get(o)
+        return normalize_label(value) if isinstance(value, str) else ""
+
+    def raw(self, r: int, c: int) -> RawCell:
+        """The cell (r, c) as a RawCell with its flags."""
+        value = self.sheet.cells.get((r, c))
+        if isinstance(value, str) and not value.strip():
+            value = None
+        return RawCell(value, a1(r, c), (r, c) in self.sheet.formulas_without_value,
+                       (r, c) in self.sheet.errors)
+
+    def is_empty(self, r: int, c: int) -> bool:
+        return _blank(self.sheet.cells.get((r, c))) and (r, c) not in self.sheet.errors \
+            and (r, c) not in self.sheet.formulas_without_value
+
+    def end_col(self, r: int, c: int) -> int:
+        """The last column covered by the cell at (r, c)."""
+        return self.merge_ends.get(self.origin(r, c), (r, c))[1]
+
+
+# ---------------------------------------------------------------- what to look for
+
+
+@dataclass
+class _Matcher:
+    """A spec's labels reduced for matching, built once per spec."""
+
+    spec: Spec
+    leaves: dict[str, list[Field]]  # normalised name -> table fields
+    leaf_set: set[str]
+    groups: set[str]  # normalised group names
+    ancestors: dict[str, set[str]]  # table field key -> normalised names of the groups above it
+    lines: dict[str, list[Field]]  # normalised name -> header and line fields
+    contexts: dict[str, set[str]]  # line field key -> normalised section/sub labels
+    order: dict[str, int]  # field key -> position in the spec
+    titles: list[str]
+    notes: set[str]
+    stops: set[str]  # labels that end a table: line labels and sections outside it
+    known: set[str]  # every label of the spec (never an extra column)
+    label_re: re.Pattern
+    seq_keys: set[str]
+    rule_keys: set[str]
+
+
+_MATCHERS: dict[int, tuple[Spec, _Matcher]] = {}
+
+
+def _matcher(spec: Spec) -> _Matcher:
+    """The matcher of a spec, cached by identity (specs are loaded once)."""
+    hit = _MATCHERS.get(id(spec))
+    if hit and hit[0] is spec:
+        return hit[1]
+    m = _build_matcher(spec)
+    _MATCHERS[id(spec)] = (spec, m)
+    return m
+
+
+def _walk(nodes: Iterable[Group | Field], above: tuple[str, ...], out: dict[str, set[str]],
+          groups: set[str]) -> None:
+    for node in nodes:
+        if isinstance(node, Group):
+            names = tuple(normalize_label(n) for n in node.names)
+            groups.update(names)
+            _walk(node.children, above + names, out, groups)
+        else:
+            out[node.key] = set(above)
+
+
+def _name_pattern(names: Iterable[str]) -> re.Pattern:
+    """'label:' anywhere a label may start in a cell: at its start or after a separator."""
+    parts = []
+    for name in sorted({re.sub(r"\s", "", _nfkc(n)) for n in names}, key=len, reverse=True):
+        if len(name) >= 2:
+            parts.append(r"\s*".join(re.escape(ch) for ch in name))
+    alternation = "|".join(parts) or "(?!)"
+    return re.compile(rf"(?:^|(?<=[\s,;。、|]))(?P<name>{alternation})\s*:")
+
+
+def _build_matcher(spec: Spec) -> _Matcher:
+    table = spec.table
+    leaves: dict[str, list[Field]] = {}
+    ancestors: dict[str, set[str]] = {}
+    groups: set[str] = set()
+    notes: set[str] = set()
+    if table:
+        _walk(table.columns, (), ancestors, groups)
+        for f in table.fields:
+            for name in f.names:
+                leaves.setdefault(normalize_label(name), []).append(f)
+        notes |= {normalize_label(n.note) for n in _nodes(table.columns) if n.note}
+    lines: dict[str, list[Field]] = {}
+    contexts: dict[str, set[str]] = {}
+    stops: set[str] = set()
+    for f in (*spec.header, *(f for line in spec.lines for f in line.fields)):
+        for name in f.names:
+            lines.setdefault(normalize_label(name), []).append(f)
+        contexts[f.key] = {normalize_label(p) for p in f.path[:-1]}
+        # Primary labels and sections only: synonyms such as 工作业绩 are also table values.
+        stops |= {normalize_label(f.label)} | contexts[f.key]
+    if table and table.section:
+        stops.discard(normalize_label(table.section))
+    titles = [normalize_label(t) for t in (spec.title, *spec.aliases)]
+    known = set(leaves) | groups | set(lines) | stops | set(titles)
+    if table and table.section:
+        known.add(normalize_label(table.section))
+    return _Matcher(
+        spec=spec, leaves=leaves, leaf_set=set(leaves), groups=groups, ancestors=ancestors, lines=lines, contexts=contexts,
+        order={f.key: i for i, f in enumerate(spec.fields)}, titles=titles, notes=notes, stops=stops,
+        known=known, label_re=_name_pattern(n for f in spec.fields if f.place != "table" for n in f.names),
+        seq_keys={f.key for f in (table.fields if table else ()) if normalize_label(f.label) == "序号"},
+        rule_keys={k for rule in spec.rules for k in rule.fields()},
+    )
+
+
+def _nodes(nodes: Iterable[Group | Field]) -> Iterable[Group | Field]:
+    for node in nodes:
+        yield node
+        if isinstance(node, Group):
+            yield from _nodes(node.children)
+
+
+def _cell_labels(m: _Matcher, text: str) -> list[tuple[str, str, bool]]:
+    """Each (label, value typed after it, is-last) in a cell's text; [] when it holds none."""
+    t = _nfkc(text).strip()
+    whole = normalize_label(t)
+    if whole in m.lines:
+        return [(whole, "", True)]
+    found = list(m.label_re.finditer(t))
+    out = []
+    for i, mt in enumerate(found):
+        end = found[i + 1].start() if i + 1 < len(found) else len(t)
+        value = t[mt.end():end].strip(" \t\r\n,;、|　")
+        out.append((normalize_label(mt.group("name")), value, i + 1 == len(found)))
+    return out
+
+
+# ---------------------------------------------------------------- the table
+
+
+@dataclass
+class _TableHit:
+    """Where a spec's table sits in a sheet and which column holds which field."""
+
+    top: int
+    bottom: int  # last header row
+    columns: dict[str, int]  # field key -> 0-based column
+    extras: list[tuple[int, str]]  # (column, label) of columns the spec does not know
+    first_col: int
+    last_col: int
+    end: int = -1  # last row belonging to the table (header bottom when it has no rows)
+    rows: list[int] = dc_field(default_factory=list)
+    total: int | None = None
+
+
+def _find_header(grid: _Grid, m: _Matcher, table: Table) -> _TableHit | None:
+    """Locate the header band by its labels and map its columns to fields."""
+    hits: dict[int, list[tuple[int, str]]] = {}
+    for (r, c), lab in grid.labels.items():
+        if lab in m.leaves or lab in m.groups:
+            hits.setdefault(r, []).append((c, lab))
+    if not hits:
+        return None
+    height = table.header_depth
+    best: tuple[int, int] | None = None  # (distinct names, -top)
+    for top in sorted(hits):
+        names = {lab for r in range(top, top + height) for _, lab in hits.get(r, ())}
+        key = (len(names), -top)
+        if best is None or key > best:
+            best = key
+    top = -best[1]
+    band_rows = [r for r in range(top, top + height) if r in hits]
+    top, bottom = band_rows[0], band_rows[-1]
+    for r in band_rows:  # leaves merged down past the last labelled row
+        for c, _ in hits[r]:
+            bottom = max(bottom, grid.merge_ends.get((r, c), (r, c))[0])
+    bottom = min(bottom, top + height)
+    cols = [c for r in band_rows for c, _ in hits[r]]
+    first, last = _widen(grid, top, bottom, min(cols), max(cols))
+    hit = _TableHit(top, bottom, {}, [], first, last)
+    _map_columns(grid, m, hit)
+    return hit
+
+
+def _widen(grid: _Grid, top: int, bottom: int, first: int, last: int) -> tuple[int, int]:
+    """Extend the header's column span over neighbouring labelled columns (extra columns)."""
+    def labelled(c: int) -> bool:
+        return c >= 0 and any(grid.label(r, c) for r in range(top, bottom + 1))
+
+    while labelled(last + 1):
+        last += 1
+    while labelled(first - 1):
+        first -= 1
+    return first, last
+
+
+def _column_path(grid: _Grid, top: int, bottom: int, c: int) -> list[str]:
+    path: list[str] = []
+    for r in range(top, bottom + 1):
+        lab = grid.label(r, c)
+        if lab and (not path or path[-1] != lab):
+            path.append(lab)
+    return path
+
+
+def _map_columns(grid: _Grid, m: _Matcher, hit: _TableHit) -> None:
+    """Assign each header column to a field by its last label and the groups above it."""
+    context: set[str] = set()
+    for c in range(hit.first_col, hit.last_col + 1):
+        path = _column_path(grid, hit.top, hit.bottom, c)
+        if not path:
+            continue
+        if path[:-1]:
+            context = set(path[:-1])
+        candidates = [f for f in m.leaves.get(path[-1], ()) if f.key not in hit.columns]
+        if candidates:
+            best = max(candidates, key=lambda f: (len(m.ancestors[f.key] & context), -m.order[f.key]))
+            hit.columns[best.key] = c
+        elif not set(path) <= m.known or path[-1] in m.leaves:
+            hit.extras.append((c, "/".join(_display_path(grid, hit.top, hit.bottom, c))))
+
+
+def _display_path(grid: _Grid, top: int, bottom: int, c: int) -> list[str]:
+    """The header texts of a column as typed (spaces and line breaks removed)."""
+    out: list[str] = []
+    for r in range(top, bottom + 1):
+        value = grid.value(r, c)
+        text = re.sub(r"\s", "", str(value)) if not _blank(value) else ""
+        if text and (not out or out[-1] != text):
+            out.append(text)
+    return out
+
+
+# ---------------------------------------------------------------- data rows
+
+
+def _ends_table(grid: _Grid, m: _Matcher, r: int, first: object) -> bool:
+    """A note, a signature line or the next part of the form: the table is over."""
+    if isinstance(first, str):
+        text = _nfkc(first).strip()
+        for word in END_WORDS:
+            if text.startswith(word):
+                rest = text[len(word):]
+                if not rest or rest[0] in ": \n\t(" or word not in ("注", "说明"):
+                    return True
+        if normalize_label(text) in m.stops or m.label_re.search(text):
+            return True
+    labels = {grid.labels.get((r, c)) for c in grid.rows[r]}
+    return len(labels & m.leaf_set) >= MIN_MATCHED  # the header again: another table
+
+
+def _is_note_row(m: _Matcher, hit: _TableHit, text_keys: set[str], values: dict[str, object]) -> bool:
+    """A hint line under the header such as 在相应栏内标数字“1”."""
+    texts = [v for v in values.values() if not _blank(v)]
+    if not texts or not all(isinstance(v, str) for v in texts):
+        return False
+    normalised = [normalize_label(v) for v in texts]
+    if any(n and any(n in note or note in n for note in m.notes) for n in normalised):
+        return True
+    if hit.rows or any(k in text_keys for k, v in values.items() if not _blank(v)):
+        return False
+    return all(len(n) >= 4 and not re.fullmatch(r"[\d.]+", n) for n in normalised)
+
+
+def _is_numbering_row(hit: _TableHit, values: dict[str, object]) -> bool:
+    """A row numbering the columns 1, 2, 3 … (or 甲, 乙, 1, 2 …) under the header."""
+    if hit.rows:
+        return False
+    numbers = []
+    for key in sorted(values, key=lambda k: hit.columns[k]):
+        v = values[key]
+        if _blank(v):
+            continue
+        try:
+            numbers.append(float(_nfkc(str(v)).strip()))
+        except ValueError:
+            if str(v).strip() not in "甲乙丙丁":
+                return False
+    return len(numbers) >= 3 and all(b - a == 1 for a, b in zip(numbers, numbers[1:]))
+
+
+def _is_total(grid: _Grid, hit: _TableHit, text_cols: list[int], cells: dict[int, object]) -> bool:
+    """The row's label cell says 合计 or 总计."""
+    for c in [*text_cols, hit.first_col, min(cells)]:
+        v = cells.get(c)
+        if isinstance(v, str) and v.strip():
+            return normalize_label(v) in TOTAL_LABELS
+    return False
+
+
+def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> None:
+    """Find the table's data rows, its typed 合计 row and where it ends."""
+    text_keys = {f.key for f in table.fields if f.type == "text" and f.key in hit.columns}
+    text_cols = sorted(hit.columns[k] for k in text_keys if k not in m.seq_keys)
+    hit.end = hit.bottom
+    for r in sorted(row for row in grid.rows if row > hit.bottom):
+        row = grid.rows[r]
+        lead = min(row)
+        if lead > hit.last_col:
+            continue
+        if _ends_table(grid, m, r, row[lead]):
+            break
+        cells = {c: v for c, v in row.items() if hit.first_col - 1 <= c <= hit.last_col}
+        if not cells:
+            continue
+        hit.end = r
+        values = {k: cells.get(c) for k, c in hit.columns.items()}
+        filled = {k for k, c in hit.columns.items() if not grid.is_empty(r, c)}
+        if not filled or filled <= m.seq_keys:
+            continue
+        if _is_total(grid, hit, text_cols, cells):
+            hit.total = hit.total if hit.total is not None else r
+            continue
+        if _is_note_row(m, hit, text_keys, values) or _is_numbering_row(hit, values):
+            continue
+        hit.rows.append(r)
+
+
+# ---------------------------------------------------------------- header lines and form lines
+
+
+def _value_right(grid: _Grid, m: _Matcher, r: int, c: int) -> RawCell:
+    """The value typed right of a label cell, skipping merged continuations; blank when none."""
+    start = grid.end_col(r, c) + 1
+    seen = {grid.origin(r, c)}
+    first_input: tuple[int, int] | None = None
+    for c2 in range(start, start + VALUE_REACH):
+        o = grid.origin(r, c2)
+        if o in seen:
+            continue
+        seen.add(o)
+        if first_input is None:
+            first_input = o
+        if grid.is_empty(*o):
+            continue
+        value = grid.sheet.cells.get(o)
+        if isinstance(value, str) and _cell_labels(m, value):
+            break
+        return grid.raw(*o)
+    r0, c0 = first_input or (r, start)
+    return RawCell(None, a1(r0, c0))
+
+
+def _row_context(grid: _Grid, r: int, c: int) -> set[str]:
+    """Labels to the left of (r, c) on its row, merged section labels included."""
+    return {grid.label(r, c2) for c2 in range(0, c)} - {""} if c <= 60 else set()
+
+
+def _find_lines(grid: _Grid, m: _Matcher, skip: tuple[int, int, int, int] | None) -> dict[str, RawCell]:
+    """Header lines and form lines: 'label：value' in one cell, or the label then its value."""
+    found: dict[str, RawCell] = {}
+    for r, c, value in grid.texts:
+        if skip and skip[0] <= r <= skip[2] and skip[1] <= c <= skip[3]:
+            continue
+        for name, typed, last in _cell_labels(m, value):
+            candidates = [f for f in m.lines.get(name, ()) if f.key not in found]
+            if not candidates:
+                continue
+            context = _row_context(grid, r, c) if len(candidates) > 1 else set()
+            f = max(candidates, key=lambda f: (len(m.contexts[f.key] & context), -m.order[f.key]))
+            if typed:
+                found[f.key] = RawCell(typed, a1(r, c))
+            elif last:
+                found[f.key] = _value_right(grid, m, r, c)
+            else:
+                found[f.key] = RawCell(None, a1(r, c))
+    return found
+
+
+# ---------------------------------------------------------------- a form in a sheet
+
+
+@dataclass
+class _Found:
+    """A spec located in a sheet, with how well it matched."""
+
+    spec: Spec
+    grid: _Grid
+    score: int
+    matched: int  # body fields found (table columns and form lines)
+    title: bool
+    table: _TableHit | None
+    lines: dict[str, RawCell]
+
+
+def _title_hit(grid: _Grid, m: _Matcher, above: int | None) -> bool:
+    """The form's title or an alias among the top rows of the sheet (above its table)."""
+    for r in sorted(grid.rows)[:TITLE_ROWS]:
+        if above is not None and r >= above:
+            break
+        for value in grid.rows[r].values():
+            if isinstance(value, str):
+                text = normalize_label(value)
+                if any(t in text for t in m.titles):
+                    return True
+    return False
+
+
+def _find_form(grid: _Grid, spec: Spec) -> _Found:
+    """How much of a spec a sheet shows, and where."""
+    m = _matcher(spec)
+    table = spec.table
+    hit = _find_header(grid, m, table) if table else None
+    skip = None
+    if hit:
+        _collect_rows(grid, m, table, hit)
+        skip = (hit.top, hit.first_col, hit.end, hit.last_col)
+    lines = _find_lines(grid, m, skip)
+    body_lines = sum(1 for k in lines if spec.field(k).place == "line")
+    matched = (len(hit.columns) if hit else 0) + body_lines
+    title = _title_hit(grid, m, hit.top if hit else None)
+    return _Found(spec, grid, matched + 3 * title, matched, title, hit, lines)
+
+
+def _recognised(found: _Found) -> bool:
+    table = found.spec.table
+    need = min(MIN_MATCHED, len(table.fields)) if table and not found.spec.lines else MIN_MATCHED
+    return found.matched >= need or (found.title and found.matched >= 2)
+
+
+def _extract(found: _Found, workbook: Workbook) -> Extract:
+    """The Extract of a located form, with the structural problems found on the way."""
+    spec, grid, hit = found.spec, found.grid, found.table
+    ex = Extract(path=workbook.path, form=spec.id, sheet=grid.sheet.name, fields=dict(found.lines),
+                 metadata=dict(workbook.metadata))
+    m = _matcher(spec)
+    sheet = grid.sheet.name
+    if spec.table:
+        anchor = a1(hit.top, hit.first_col) if hit else None
+        columns = hit.columns if hit else {}
+        for key, c in sorted(columns.items(), key=lambda kv: kv[1]):
+            ex.columns[key] = col_letter(c)
+        for c, label in (hit.extras if hit else ()):
+            ex.problems.append(problem("header.extra_column", sheet=sheet, cell=a1(hit.top, c), field=label))
+        for f in spec.table.fields:
+            if f.key not in columns and (f.required or f.key in m.rule_keys):
+                ex.problems.append(problem("header.missing_column", sheet=sheet, cell=anchor, field=f.full_label,
+                                           severity=None if f.required else "warning"))
+        if hit:
+            ex.rows = [{k: grid.raw(r, c) for k, c in columns.items()} for r in hit.rows]
+            ex.row_numbers = [r + 1 for r in hit.rows]
+            if hit.total is not None:
+                ex.total_row = {k: grid.raw(hit.total, c) for k, c in columns.items()}
+    for f in spec.fields:
+        if f.place == "table" or f.key in found.lines or (f.place == "header" and f.role == "unit"):
+            continue  # a missing 填报单位 is reported by unit recognition (unit.missing)
+        if f.required or f.key in m.rule_keys:
+            ex.problems.append(problem("header.missing_field", sheet=sheet, field=f.full_label,
+                                       severity=None if f.required else "warning"))
+    return ex
+
+
+def has_data(extract: Extract, spec: Spec) -> bool:
+    """Whether anything beyond the template's own text was typed in the form's body."""
+    preset = {spec.table.preset_field} if spec.table and spec.table.preset_field else set()
+    skip = preset | _matcher(spec).seq_keys
+    for row in extract.rows:
+        if any(not _empty_raw(raw) for k, raw in row.items() if k not in skip):
+            return True
+    body = {f.key for f in spec.fields if f.place == "line" and f.role != "unit"}  # preset in unit templates
+    return any(not _empty_raw(raw) for k, raw in extract.fields.items() if k in body)
+
+
+def _empty_raw(raw: RawCell) -> bool:
+    return _blank(raw.value) and not raw.error and not raw.formula_without_value
+
+
+# ---------------------------------------------------------------- the workbook
+
+
+def _detectable(specs: Mapping[str, Spec]) -> list[Spec]:
+    """Forms units submit (the org tree is configuration, never detected on its own)."""
+    return [s for s in specs.values() if any(f.role == "unit" for f in s.fields)]
+
+
+def _best_per_sheet(grids: list[_Grid], specs: list[Spec]) -> list[_Found]:
+    """For each sheet, the form it shows best, when it shows one at all."""
+    out = []
+    for grid in grids:
+        found = [f for f in (_find_form(grid, s) for s in specs) if _recognised(f)]
+        if found:
+            out.append(max(found, key=lambda f: (f.score, f.title)))
+    return out
+
+
+def _keep_filled(found: list[_Found], workbook: Workbook) -> list[Extract]:
+    """Extracts in sheet order; of several sheets showing one form, the filled ones (or the best)."""
+    extracts = [_extract(f, workbook) for f in found]
+    filled = [has_data(e, f.spec) for e, f in zip(extracts, found)]
+    keep = []
+    for i, (e, f) in enumerate(zip(extracts, found)):
+        same = [j for j, g in enumerate(found) if g.spec.id == f.spec.id]
+        if filled[i] or (not any(filled[j] for j in same)
+                         and i == max(same, key=lambda j: (found[j].score, -j))):
+            keep.append(e)
+    return keep
+
+
+def locate(workbook: Workbook, specs: Mapping[str, Spec], form: str | None = None) -> list[Extract] | Problem:
+    """The forms found in a workbook, one Extract per sheet holding one; a Problem when none is."""
+    meta_form = workbook.metadata.get("form")
+    if form and meta_form in specs and meta_form != form:
+        return _wrong(specs[meta_form], specs[form])
+    if meta_form in specs:
+        candidates = [specs[meta_form]]
+    else:
+        candidates = [specs[form]] if form else _detectable(specs)
+    visible = [_Grid(s) for s in workbook.sheets if not s.hidden]
+    hidden = [_Grid(s) for s in workbook.sheets if s.hidden]
+    found = _best_per_sheet(visible, candidates) or _best_per_sheet(hidden, candidates)
+    if not found and meta_form in specs and visible:
+        # Our own template: the file is that form even when its header was mangled.
+        found = [_find_form(visible[0], specs[meta_form])]
+    if found:
+        return _keep_filled(found, workbook)
+    if form:
+        others = _best_per_sheet(visible + hidden, [s for s in _detectable(specs) if s.id != form])
+        if others:
+            return _wrong(others[0].spec, specs[form])
+    names = "、".join(s.title for s in _detectable(specs))
+    return problem("file.unknown_form", forms=names)
+
+
+def _wrong(found: Spec, expected: Spec) -> Problem:
+    return problem("file.wrong_form", found=found.title, expected=expected.title)
