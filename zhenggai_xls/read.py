@@ -1,24 +1,43 @@
 """Read any workbook a unit sends back into cells with their absolute addresses.
 
-CONTRACT (other modules rely on it; the implementation is being written):
-read_workbook(path, limits) -> Workbook, or raises ReadError carrying a Problem.
+read_workbook(path, limits) -> Workbook, or raises ReadError carrying a Problem
+from the catalogue; never any other exception. The format is recognised from
+the bytes (sniff.py), limits are checked before the heavy work, and cell values
+come from python-calamine. What calamine hides (error cells and formulas never
+calculated both read as '') is recovered from the sheet XML of .xlsx/.xlsm and
+the content.xml of .ods; for .xls/.xlsb these stay undetected (they read as
+blanks). Merges come from calamine for .xlsx/.xls and from content.xml for
+.ods; .xlsb merges are not available.
 """
 from __future__ import annotations
 
+import csv
+import io
+import posixpath
+import re
+import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import python_calamine as pc
+
+from . import sniff
 from .errors import ZhenggaiError
-from .problems import Problem
+from .excel import METADATA_SHEET
+from .problems import Problem, problem
+
+_MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Limits:
     """Bounds that keep one hostile file from stalling a run (named in messages)."""
 
-    max_file_bytes: int = 50 * 1024 * 1024
+    max_file_bytes: int = 50 * _MiB
     max_cells: int = 2_000_000
-    max_inflated_bytes: int = 300 * 1024 * 1024
+    max_inflated_bytes: int = 300 * _MiB
+    max_zip_ratio: int = 200  # inflated/compressed of one large zip member; real sheets stay far below
 
 
 @dataclass
@@ -51,6 +70,366 @@ class ReadError(ZhenggaiError):
         super().__init__(problem.message)
 
 
+@dataclass
+class _Extras:
+    """What the reader learns about one sheet beyond calamine's values."""
+
+    merges: list[tuple[int, int, int, int]] | None = None
+    errors: set[tuple[int, int]] = field(default_factory=set)
+    formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
+    box_cells: int = 0  # cells in the rectangle that holds every value (what calamine will allocate)
+
+
 def read_workbook(path: Path | str, limits: Limits = Limits()) -> Workbook:
     """Read a submitted file; ReadError (never another exception) when it cannot be."""
-    raise NotImplementedError
+    path = Path(path)
+    try:
+        return _read(path, limits)
+    except ReadError:
+        raise
+    except BaseException as exc:  # pyo3 panics derive from BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        raise _fail("file.corrupt", detail="内容无法解析") from exc
+
+
+def _fail(rule: str, **params: object) -> ReadError:
+    """A ReadError for a catalogue rule."""
+    return ReadError(problem(rule, **params))
+
+
+def _read(path: Path, limits: Limits) -> Workbook:
+    """Check size, sniff the content, dispatch to the reader for that container."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        raise _fail("file.corrupt", detail="文件不存在或无法读取") from exc
+    if size == 0:
+        raise _fail("file.empty")
+    if size > limits.max_file_bytes:
+        raise _fail("file.too_large", size=human_size(size), limit=human_size(limits.max_file_bytes))
+    kind = sniff.container(head)
+    if kind == "zip":
+        return _read_zip(path, limits)
+    if kind == "ole":
+        return _read_ole(path, limits)
+    if kind == "text":
+        return _read_text(path, limits, sniff.text_encoding(head) or "utf-8")
+    raise _fail("file.not_workbook", kind=sniff.non_workbook_kind(head) or sniff.UNKNOWN_KIND)
+
+
+def human_size(n: int) -> str:
+    """Bytes as '52.4 MB' / '800 KB' for messages."""
+    if n >= _MiB:
+        return f"{n / _MiB:.1f} MB"
+    return f"{max(1, round(n / 1024))} KB"
+
+
+# -- zip-based: xlsx, xlsm, xlsb, ods -----------------------------------------------------------
+
+def _read_zip(path: Path, limits: Limits) -> Workbook:
+    """Check inflation limits and the kind of zip, scan what calamine hides, then read."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _fail("file.corrupt", detail="压缩结构已损坏") from exc
+    with zf:
+        _check_inflation(zf, limits)
+        status, fmt = sniff.zip_kind(zf)
+        if status == "other":
+            raise _fail("file.not_workbook", kind=fmt)
+        if status == "corrupt":
+            raise _fail("file.corrupt", detail="压缩包里没有工作簿")
+        extras = _scan_xlsx(zf) if fmt in ("xlsx", "xlsm") else _scan_ods(zf) if fmt == "ods" else {}
+        _check_box(extras, limits)
+    return _read_calamine(path, fmt, limits, extras)
+
+
+def _check_inflation(zf: zipfile.ZipFile, limits: Limits) -> None:
+    """Total inflated size and per-member compression ratio, from the directory alone."""
+    infos = zf.infolist()
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_inflated_bytes:
+        raise _fail("file.zip_bomb", size=human_size(total), limit=human_size(limits.max_inflated_bytes))
+    for info in infos:
+        if info.file_size > 8 * _MiB and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise _fail("file.zip_bomb", size=f"{human_size(info.file_size)}（压缩比 {ratio} 倍）",
+                        limit=f"压缩比 {limits.max_zip_ratio} 倍")
+
+
+def _check_box(extras: dict[str, _Extras], limits: Limits) -> None:
+    """Refuse before calamine allocates a dense rectangle spanning far-apart values."""
+    total = sum(e.box_cells for e in extras.values())
+    if total > limits.max_cells:
+        raise _fail("file.too_many_cells", cells=f"{total:,}", limit=f"{limits.max_cells:,}")
+
+
+# -- .xlsx/.xlsm sheet XML: value box, error cells, formulas without a cached value -------------
+
+_MODEST_BOX = 1_000_000  # cells calamine may allocate for one sheet without a second look
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
+_VALUE_END = re.compile(rb"</(?:\w+:)?(?:v|is|f)>")
+_CELL_REF = re.compile(rb'r="([A-Z]{1,3})([0-9]{1,7})"')
+_ERROR_ATTR = re.compile(rb'\bt="e"')
+_FORMULA_START = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+_HAS_VALUE = re.compile(rb"<(?:\w+:)?v(?:\s[^>]*)?>[^<]")
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _scan_xlsx(zf: zipfile.ZipFile) -> dict[str, _Extras]:
+    """Scan every worksheet part; parts that cannot be mapped to a sheet name are skipped."""
+    extras = {}
+    for name, part in _xlsx_sheet_parts(zf).items():
+        extras[name] = _scan_sheet_xml(zf.read(part))
+    return extras
+
+
+def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> zip member, following workbook.xml and its relationships."""
+    members = {n.lower(): n for n in zf.namelist()}
+    workbook = "xl/workbook.xml" if "xl/workbook.xml" in members else _office_document(zf, members) or ""
+    folder, base = posixpath.split(workbook)
+    rels_name = members.get(posixpath.join(folder, "_rels", base + ".rels").lower())
+    book_name = members.get(workbook.lower())
+    if not rels_name or not book_name:
+        return {}
+    targets = {}
+    for rel in ET.fromstring(zf.read(rels_name)):
+        target = rel.get("Target", "")
+        target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        targets[rel.get("Id")] = members.get(target.lower())
+    parts = {}
+    for sheet in ET.fromstring(zf.read(book_name)).iter():
+        if sheet.tag.endswith("}sheet"):
+            rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
+            if targets.get(rid):
+                parts[sheet.get("name", "")] = targets[rid]
+    return parts
+
+
+def _office_document(zf: zipfile.ZipFile, members: dict[str, str]) -> str | None:
+    """The workbook part named by the package's root relationships."""
+    rels = members.get("_rels/.rels")
+    if not rels:
+        return None
+    for rel in ET.fromstring(zf.read(rels)):
+        if rel.get("Type", "").endswith("/officeDocument"):
+            return rel.get("Target", "").lstrip("/")
+    return None
+
+
+def _scan_sheet_xml(data: bytes) -> _Extras:
+    """Bounds of the cells holding a value; error cells and uncalculated formulas when present."""
+    extras = _Extras(box_cells=_value_box(data))
+    if data.find(b'"e"') >= 0:  # quick test first: most sheets have neither
+        extras.errors = {ref for m in _ERROR_ATTR.finditer(data) if (ref := _ref_in_tag(data, m.start()))}
+    if data.find(b"f>") >= 0 or data.find(b"<f ") >= 0:
+        extras.formulas_without_value = _formulas_without_value(data)
+    return extras
+
+
+def _value_box(data: bytes) -> int:
+    """Cells in the rectangle spanning every value, or 0 when the sheet's <dimension> (which
+    Excel, WPS and LibreOffice write, formatted cells included) already shows it is modest.
+    A huge or missing dimension (a sheet formatted down to row 1,048,576) costs a scan."""
+    dim = _DIMENSION.search(data, 0, 4096)
+    if dim:
+        first = _ref(dim.group(1), dim.group(2))
+        last = _ref(dim.group(3), dim.group(4)) if dim.group(3) else first
+        if (last[0] - first[0] + 1) * (last[1] - first[1] + 1) <= _MODEST_BOX:
+            return 0
+    rows, cols = [], []
+    for m in _VALUE_END.finditer(data):
+        ref = _ref_before(data, m.start())
+        if ref:
+            rows.append(ref[0])
+            cols.append(ref[1])
+    return (max(rows) - min(rows) + 1) * (max(cols) - min(cols) + 1) if rows else 0
+
+
+def _ref_before(data: bytes, pos: int) -> tuple[int, int] | None:
+    """The cell reference of the nearest r="A1" attribute before `pos` (None for a row's r)."""
+    start = data.rfind(b' r="', 0, pos)
+    m = _CELL_REF.match(data, start + 1) if start >= 0 else None
+    return _ref(m.group(1), m.group(2)) if m else None
+
+
+def _ref_in_tag(data: bytes, pos: int) -> tuple[int, int] | None:
+    """The r attribute of the tag that contains `pos`; None for a picture placed in a cell."""
+    start = data.rfind(b"<", 0, pos)
+    end = data.find(b">", pos)
+    if data.find(b' vm="', start, end) >= 0:
+        return None  # Excel stores in-cell pictures as #VALUE! with value metadata
+    m = _CELL_REF.search(data, start, end)
+    return _ref(m.group(1), m.group(2)) if m else None
+
+
+def _formulas_without_value(data: bytes) -> set[tuple[int, int]]:
+    """Cells with <f> but no cached <v> (written by scripts, never opened in Excel)."""
+    found = set()
+    for m in _FORMULA_START.finditer(data):
+        ref_at = data.rfind(b' r="', 0, m.start())
+        opening = data[data.rfind(b"<", 0, ref_at + 1):m.start()]  # the cell's own tag
+        end = _CELL_END.search(data, m.end())
+        body = data[m.end():end.start() if end else len(data)]
+        if _HAS_VALUE.search(body) or (b't="str"' in opening and b"<v" in body):
+            continue  # a cached result, possibly the empty string of a text formula
+        ref = _ref_before(data, m.start())
+        if ref:
+            found.add(ref)
+    return found
+
+
+def _ref(letters: bytes, digits: bytes) -> tuple[int, int]:
+    """b'B', b'3' -> (2, 1)."""
+    col = 0
+    for ch in letters:
+        col = col * 26 + ch - 64
+    return int(digits) - 1, col - 1
+
+
+# -- .ods content.xml: merges and error cells ---------------------------------------------------
+
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
+
+
+def _scan_ods(zf: zipfile.ZipFile) -> dict[str, _Extras]:
+    """Walk content.xml counting repeated rows and columns to place spans and error cells."""
+    extras: dict[str, _Extras] = {}
+    current, row, col = _Extras(merges=[]), 0, 0
+    with zf.open("content.xml") as fh:
+        for event, el in ET.iterparse(fh, events=("start", "end")):
+            tag = el.tag
+            if event == "start":
+                if tag == _TABLE + "table":
+                    current, row = _Extras(merges=[]), 0
+                    extras[el.get(_TABLE + "name", "")] = current
+                elif tag == _TABLE + "table-row":
+                    col = 0
+                continue
+            if tag in (_TABLE + "table-cell", _TABLE + "covered-table-cell"):
+                _ods_cell(el, current, row, col)
+                col += int(el.get(_TABLE + "number-columns-repeated", 1))
+                el.clear()
+            elif tag == _TABLE + "table-row":
+                row += int(el.get(_TABLE + "number-rows-repeated", 1))
+                el.clear()
+    return extras
+
+
+def _ods_cell(el: ET.Element, extras: _Extras, row: int, col: int) -> None:
+    """Record a span or an error value of one ods cell."""
+    spans = int(el.get(_TABLE + "number-rows-spanned", 1)), int(el.get(_TABLE + "number-columns-spanned", 1))
+    if spans != (1, 1):
+        extras.merges.append((row, col, row + spans[0] - 1, col + spans[1] - 1))
+    if el.get(_CALCEXT + "value-type") == "error":
+        extras.errors.add((row, col))
+
+
+# -- OLE2: .xls (and encrypted Office files) ----------------------------------------------------
+
+def _read_ole(path: Path, limits: Limits) -> Workbook:
+    """An OLE2 file: an .xls, an encrypted .xlsx, or some other Office document."""
+    data = path.read_bytes()
+    status, kind = sniff.ole_kind(data)
+    if status == "encrypted":
+        raise _fail("file.encrypted")
+    if status == "other":
+        raise _fail("file.not_workbook", kind=kind)
+    return _read_calamine(path, "xls", limits, {})
+
+
+# -- calamine -----------------------------------------------------------------------------------
+
+def _read_calamine(path: Path, fmt: str, limits: Limits, extras: dict[str, _Extras]) -> Workbook:
+    """Values, merges and visibility of every worksheet; chart and macro sheets are skipped."""
+    try:
+        book = _open_calamine(path, fmt)
+    except pc.PasswordError as exc:
+        raise _fail("file.encrypted") from exc
+    sheets, total = [], 0
+    with book:
+        for meta in book.sheets_metadata:
+            if meta.typ != pc.SheetTypeEnum.WorkSheet:
+                continue
+            raw = book.get_sheet_by_name(meta.name)
+            total += raw.height * raw.width
+            if total > limits.max_cells:
+                raise _fail("file.too_many_cells", cells=f"{total:,}", limit=f"{limits.max_cells:,}")
+            sheets.append(_sheet(raw, meta, extras.get(meta.name, _Extras())))
+    return _with_metadata(Workbook(path=path, format=fmt, sheets=sheets))
+
+
+def _open_calamine(path: Path, fmt: str) -> pc.CalamineWorkbook:
+    """Open by path when the extension is right (calamine picks its reader by extension and then
+    reports a password-protected .xls precisely); otherwise let calamine detect from the bytes."""
+    if path.suffix.lower() == "." + fmt:
+        return pc.CalamineWorkbook.from_path(path)
+    with path.open("rb") as fh:
+        return pc.CalamineWorkbook.from_filelike(fh)
+
+
+def _sheet(raw: pc.CalamineSheet, meta: pc.SheetMetadata, extra: _Extras) -> Sheet:
+    """One calamine sheet as absolute non-blank cells."""
+    r0, c0 = raw.start or (0, 0)
+    cells = {}
+    for i, values in enumerate(raw.to_python()):
+        for j, value in enumerate(values):
+            if value != "":
+                cells[(r0 + i, c0 + j)] = value
+    merged = raw.merged_cell_ranges
+    merges = [(a, b, c, d) for (a, b), (c, d) in merged] if merged is not None else (extra.merges or [])
+    return Sheet(name=meta.name, cells=cells, merges=merges, hidden=meta.visible != pc.SheetVisibleEnum.Visible,
+                 formulas_without_value=extra.formulas_without_value - cells.keys(), errors=extra.errors)
+
+
+def _with_metadata(book: Workbook) -> Workbook:
+    """Move the template's hidden metadata sheet (key in A, value in B) into `metadata`."""
+    for sheet in book.sheets:
+        if sheet.name == METADATA_SHEET:
+            book.sheets.remove(sheet)
+            keys = {r: v for (r, c), v in sheet.cells.items() if c == 0}
+            book.metadata = {_text(k): _text(sheet.cells.get((r, 1), "")) for r, k in sorted(keys.items())}
+            break
+    return book
+
+
+def _text(value: object) -> str:
+    """A metadata value as text; whole floats lose their '.0'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# -- csv / plain text ---------------------------------------------------------------------------
+
+def _read_text(path: Path, limits: Limits, encoding: str) -> Workbook:
+    """A csv (or tab-separated text) as one sheet of strings named after the file."""
+    try:
+        text = path.read_bytes().decode(encoding)
+    except UnicodeDecodeError:
+        text = path.read_bytes().decode("gb18030", errors="replace")
+    cells, count = {}, 0
+    for r, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))):
+        count += len(row)
+        if count > limits.max_cells:
+            raise _fail("file.too_many_cells", cells=f"{count:,} 以上", limit=f"{limits.max_cells:,}")
+        for c, value in enumerate(row):
+            if value != "":
+                cells[(r, c)] = value
+    return Workbook(path=path, format="csv", sheets=[Sheet(name=path.stem, cells=cells)])
+
+
+def _delimiter(text: str) -> str:
+    """The separator used by the first lines: comma, tab, semicolon or bar."""
+    sample = text[:20_000]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:
+        counts = {d: sample.count(d) for d in ",\t;|"}
+        return max(counts, key=counts.get) if any(counts.values()) else ","
