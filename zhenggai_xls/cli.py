@@ -102,11 +102,10 @@ def collect(sources: tuple[str, ...], inbox: str, campaign_dir: str | None, sinc
     import os
 
     from .campaign import load_campaign
-    from .intake import collect as collect_attachments
-    from .mail import is_imap_url
+    from .intake import check_sources, collect as collect_attachments
 
     password = None
-    if any(is_imap_url(s) for s in sources):
+    if check_sources(sources):
         password = os.environ.get("ZHENGGAI_IMAP_PASSWORD") or click.prompt("邮箱密码（授权码）", hide_input=True, err=True)
     campaign = load_campaign(campaign_dir) if campaign_dir else None
     result = collect_attachments(sources, inbox, campaign=campaign, since=since.date() if since else None,
