@@ -1,0 +1,724 @@
+"""The summary workbook (汇总表) a level hands upward, written from a RollupResult.
+
+Sheets: 封面; one sheet per form laid out like the form (the 统计表 with the
+24-column header of 附件2, drawn by template.py's own header code); 报送情况;
+逾期事项; 自查汇总; 周报趋势; 未通过校验与被替代; 来源.
+
+Form sheets use the consolidated layout of party statistics: the level's 合计
+on top, then per 党(工)委 a "小计：<name>" row followed by its branches; a
+branch without figures is listed with blank figures and 未报送 (red) in the
+报送情况 column. 应报 / 已报 / 按时 and 报送情况 sit at the right of the
+table, after an empty spacer column, so a reader of the sheet sees them but
+the form's header stays exactly the form's.
+
+Closure: the sheet of a table form with one row per unit (`stats`) is itself
+a submission of that form by the level's unit: header lines 填报单位（盖章）
+= the level, 填报日期 = as-of date, and the metadata sheet names the form and
+the level. Readers skip the 小计 rows and the rows without figures.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import xlsxwriter
+
+from .excel import METADATA_SHEET, atomic_path, col_letter, quote_sheet, sheet_name
+from .orgs import Org
+from .rollup import (OVERDUE_STATUSES, REPORT_STATUSES, Coverage, FormRollup, RollupResult,
+                     ReportStatus)
+from .spec import Field, Group, Spec, Table, load_specs
+from .template import (_Formats, _Grid, _page_setup, _write_header_lines, _write_table_header,
+                       column_width, template_metadata, text_width)
+
+SUBTOTAL_PREFIX = "小计："  # readers skip rows whose label starts with 小计
+TOTAL_LABEL = "合计"
+MISSING = "未报送"
+UNIT_COLUMN = "单位名称"
+COVERAGE_HEADS = ("应报", "已报", "按时", "报送情况")
+COVERAGE_WIDTHS = (6, 6, 6, 20)
+SPACER_WIDTH = 1.5
+RED, YELLOW, ORANGE, GREY = "#FFC7CE", "#FFEB9C", "#F8CBAD", "#F2F2F2"
+# Chinese column labels of a ledger's figures (rollup.ITEM_FIGURES), under their groups.
+ITEM_COLUMNS = (
+    ("problem_count", ("问题数",)),
+    ("done", ("完成情况", "已完成")),
+    ("in_progress", ("完成情况", "正在推进")),
+    ("not_started", ("完成情况", "未启动")),
+    ("overdue", ("时限情况", "逾期未完成")),
+    ("done_late", ("时限情况", "逾期完成")),
+    ("due_soon", ("时限情况", "临期")),
+    ("ongoing", ("时限情况", "长期坚持")),
+)
+SHEETS = {"cover": "封面", "status": "报送情况", "overdue": "逾期事项", "self_check": "自查汇总",
+          "weekly": "周报趋势", "rejected": "未通过校验与被替代", "source": "来源"}
+
+_STYLE = {
+    "title": {"bold": True, "font_size": 18, "align": "center", "valign": "vcenter"},
+    "subtitle": {"font_size": 11, "align": "center", "valign": "vcenter"},
+    "head": {"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True,
+             "bg_color": GREY},
+    "text": {"border": 1, "valign": "vcenter", "text_wrap": True},
+    "center": {"border": 1, "align": "center", "valign": "vcenter", "text_wrap": True},
+    "num": {"border": 1, "align": "center", "valign": "vcenter", "num_format": "0"},
+    "pct": {"border": 1, "align": "center", "valign": "vcenter", "num_format": "0%"},
+    "time": {"border": 1, "align": "center", "valign": "vcenter", "num_format": "yyyy-mm-dd hh:mm"},
+    "date": {"border": 1, "align": "center", "valign": "vcenter", "num_format": "yyyy-mm-dd"},
+    "total_text": {"border": 1, "bold": True, "valign": "vcenter", "bg_color": "#D9D9D9", "text_wrap": True},
+    "total_num": {"border": 1, "bold": True, "align": "center", "valign": "vcenter", "bg_color": "#D9D9D9",
+                  "num_format": "0"},
+    "sub_text": {"border": 1, "bold": True, "valign": "vcenter", "bg_color": GREY, "text_wrap": True},
+    "sub_num": {"border": 1, "bold": True, "align": "center", "valign": "vcenter", "bg_color": GREY,
+                "num_format": "0"},
+    "missing_text": {"border": 1, "valign": "vcenter", "bg_color": RED, "text_wrap": True},
+    "missing_num": {"border": 1, "align": "center", "valign": "vcenter", "bg_color": RED},
+    "missing_word": {"border": 1, "align": "center", "valign": "vcenter", "bg_color": RED, "bold": True,
+                     "font_color": "#9C0006"},
+    "late_word": {"border": 1, "align": "center", "valign": "vcenter", "bg_color": YELLOW},
+    "note": {"text_wrap": True, "valign": "top", "font_size": 10},
+    "link": {"font_color": "blue", "underline": 1, "valign": "vcenter"},
+    "key": {"bold": True, "valign": "vcenter", "align": "right"},
+    "value": {"valign": "vcenter"},
+}
+
+
+class _Styles:
+    """This module's formats, created once per workbook."""
+
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self.wb = wb
+        self.cache: dict[str, object] = {}
+
+    def __getitem__(self, name: str):
+        if name not in self.cache:
+            self.cache[name] = self.wb.add_format({"font_name": "宋体", "font_size": 11, **_STYLE[name]})
+        return self.cache[name]
+
+    def fill(self, color: str):
+        """A plain background colour (conditional formats)."""
+        key = "fill" + color
+        if key not in self.cache:
+            self.cache[key] = self.wb.add_format({"bg_color": color})
+        return self.cache[key]
+
+
+# ---------------------------------------------------------------- public API
+
+
+def write_summary(result: RollupResult, path: Path | str) -> Path:
+    """Write the summary workbook of `result` to `path` (atomically); return the path."""
+    path = Path(path)
+    specs = load_specs()
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                            "strings_to_numbers": False})
+        wb.set_properties({"title": f"{result.campaign.name}汇总表", "author": "zhenggai-xls",
+                           "company": result.level.name, "created": result.as_of})
+        st = _Styles(wb)
+        cover = wb.add_worksheet(SHEETS["cover"])
+        form_sheets = [(fid, _form_sheet(wb, st, result, specs[fid], fr))
+                       for fid, fr in result.forms.items() if _has_sheet(fid, result, specs)]
+        extra = _extra_sheets(wb, st, result, specs)
+        _cover(cover, st, result, specs, [name for _, name in form_sheets] + extra)
+        closing = next((fid for fid, _ in form_sheets if _is_unit_table(specs[fid])), None)
+        _metadata(wb, result, specs[closing] if closing else None)
+        cover.activate()
+        wb.close()
+    return path
+
+
+def form_sheet_name(spec: Spec) -> str:
+    """The sheet a form's figures go to: the form's title."""
+    return sheet_name(spec.title)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _is_unit_table(spec: Spec) -> bool:
+    """A table with one row per unit (the 统计表): its summary is a submission itself."""
+    return spec.table is not None and bool(spec.table.unit_field)
+
+
+def _has_sheet(form: str, result: RollupResult, specs: dict[str, Spec]) -> bool:
+    """A form feeding another form of the result has no sheet: its figures are that form's."""
+    feeds = specs[form].feeds
+    return not (feeds and feeds.form in result.forms)
+
+
+def _file_name(path: Path | None) -> str:
+    return path.name if path else ""
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _write_time(ws, row: int, col: int, moment: datetime | date | None, fmt, blank_fmt) -> None:
+    if moment is None:
+        ws.write_blank(row, col, None, blank_fmt)
+    else:
+        ws.write_datetime(row, col, moment if isinstance(moment, datetime) else
+                          datetime.combine(moment, datetime.min.time()), fmt)
+
+
+def _print_setup(ws, last_row: int, last_col: int, head_first: int | None, head_last: int | None,
+                 freeze: tuple[int, int] | None) -> None:
+    """A4 landscape, one page wide, header rows on every page, page numbers, frozen panes."""
+    _page_setup(ws, max(last_row, 0), last_col)
+    if head_first is not None:
+        ws.repeat_rows(head_first, head_last)
+    if freeze:
+        ws.freeze_panes(*freeze)
+
+
+def _simple_table(ws, st: _Styles, top: int, heads: Sequence[str], widths: Sequence[float]) -> int:
+    """Column widths and one header row at `top`; return the first data row."""
+    for c, (head, width) in enumerate(zip(heads, widths)):
+        ws.set_column(c, c, width)
+        ws.write_string(top, c, head, st["head"])
+    ws.set_row(top, 30)
+    return top + 1
+
+
+def _title(ws, st: _Styles, text: str, last_col: int, sub: str = "") -> int:
+    """A merged title row (and a subtitle row); return the next row."""
+    ws.merge_range(0, 0, 0, last_col, "", st["title"])
+    ws.write_string(0, 0, text, st["title"])
+    ws.set_row(0, 32)
+    if not sub:
+        return 1
+    ws.merge_range(1, 0, 1, last_col, "", st["subtitle"])
+    ws.write_string(1, 0, sub, st["subtitle"])
+    return 2
+
+
+def _as_of_line(result: RollupResult) -> str:
+    return f"汇总单位：{result.level.name}    截至：{result.as_of:%Y-%m-%d %H:%M}"
+
+
+# ---------------------------------------------------------------- form sheets
+
+
+@dataclass
+class _Row:
+    """One row of a consolidated form sheet."""
+
+    kind: str  # total | subtotal | unit | missing
+    org: Org
+    figures: dict[str, int] | None
+    coverage: Coverage | None
+    status: str  # 报送情况 words
+
+
+def _statuses(result: RollupResult) -> dict[tuple[str, str], list[ReportStatus]]:
+    out: dict[tuple[str, str], list[ReportStatus]] = {}
+    for s in result.statuses:
+        out.setdefault((s.unit, s.form), []).append(s)
+    return out
+
+
+def _status_words(by_unit: dict, unit: str, forms: Sequence[str], reported: bool) -> str:
+    """The words of a unit's latest expected report among `forms`."""
+    for form in forms:
+        found = by_unit.get((unit, form))
+        if found:
+            return found[-1].words
+    return "已报送" if reported else ""
+
+
+def _is_intermediate(tree, org: Org) -> bool:
+    return org.level != "党支部" or bool(tree.children(org.code))
+
+
+def consolidated_rows(result: RollupResult, fr: FormRollup, specs: dict[str, Spec]) -> list[_Row]:
+    """合计 for the level, then depth-first: 小计 per intermediate unit, its units under it."""
+    tree = result.campaign.orgs
+    by_unit = _statuses(result)
+    sources = [s.id for s in specs.values() if s.feeds and s.feeds.form == fr.form] + [fr.form]
+    inside = {o.code for o in result.units}
+    rows = [_Row("total", result.level, fr.totals, fr.coverage.get(result.level.code),
+                 _status_words(by_unit, result.level.code, [fr.form], False))]
+
+    def walk(code: str) -> None:
+        for org in tree.children(code):
+            if org.code not in inside:
+                continue
+            if _is_intermediate(tree, org):
+                own = _status_words(by_unit, org.code, [fr.form], False)
+                rows.append(_Row("subtotal", org, fr.units.get(org.code), fr.coverage.get(org.code),
+                                 f"本级：{own}" if own else ""))
+                walk(org.code)
+            elif org.code in fr.units:
+                rows.append(_Row("unit", org, fr.units[org.code], None,
+                                 _status_words(by_unit, org.code, sources, True)))
+            else:
+                words = _status_words(by_unit, org.code, sources, False)
+                rows.append(_Row("missing", org, None, None, words or MISSING))
+
+    walk(result.level.code)
+    return rows
+
+
+def _form_columns(spec: Spec, fr: FormRollup) -> tuple[Field, tuple[Group | Field, ...]]:
+    """(the unit-name column, the header tree of the figure columns) for a form's sheet."""
+    if _is_unit_table(spec):
+        table = spec.table
+        name = spec.field(table.unit_field)
+        return name, tuple(c for c in table.columns if not (isinstance(c, Field) and c.key == name.key))
+    name = Field(key="_unit_name", label=UNIT_COLUMN, type="text", path=(UNIT_COLUMN,), place="table", width=30)
+    labels = dict(ITEM_COLUMNS)
+    fields = []
+    for key in fr.fields:
+        path = labels.get(key) or spec.field(key).path
+        fields.append(Field(key=key, label=path[-1], type="count", path=tuple(path), place="table"))
+    return name, _tree(fields, 0)
+
+
+def _tree(fields: Sequence[Field], level: int) -> tuple[Group | Field, ...]:
+    """Header nodes from fields' paths: consecutive fields sharing a path part share a group."""
+    out: list[Group | Field] = []
+    i = 0
+    while i < len(fields):
+        f = fields[i]
+        if len(f.path) - 1 <= level:
+            out.append(f)
+            i += 1
+            continue
+        part = f.path[level]
+        j = i
+        while j < len(fields) and len(fields[j].path) - 1 > level and fields[j].path[level] == part:
+            j += 1
+        out.append(Group(label=part, children=_tree(fields[i:j], level + 1)))
+        i = j
+    return tuple(out)
+
+
+def _figure_width(f: Field) -> float:
+    return max(column_width(f), 5.0) if f.type in ("count", "mark") else column_width(f)
+
+
+def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec: Spec, fr: FormRollup) -> str:
+    """One form's figures in the consolidated layout; returns the sheet's name."""
+    name_field, figure_nodes = _form_columns(spec, fr)
+    table = Table(columns=(name_field, *figure_nodes))
+    fields = table.fields
+    n = len(fields)
+    widths = [max(_figure_width(f), 20.0) if f is name_field else _figure_width(f) for f in fields]
+    cov0 = n + 1  # after the spacer column
+    widths += [SPACER_WIDTH, *COVERAGE_WIDTHS]
+    title = form_sheet_name(spec)
+    ws = wb.add_worksheet(title)
+    g = _Grid(ws, _Formats(wb), widths)
+    last_col = len(widths) - 1
+    g.put(0, 0, 0, last_col, spec.title if _is_unit_table(spec) else f"{spec.title}汇总", g.fmt("title"), pad=12)
+    row = _write_header_lines(g, spec, 1, 0, n - 1, result.level)
+    _fill_report_date(g, ws, result)
+    head_top = row
+    spans = {f.key: (i, i) for i, f in enumerate(fields)}
+    row = _write_table_header(g, table, head_top, spans)
+    for c, head in enumerate(COVERAGE_HEADS):
+        g.put(head_top, cov0 + c, row - 1, cov0 + c, head, g.fmt("header"))
+    for i, r in enumerate(consolidated_rows(result, fr, load_specs())):
+        _form_row(ws, st, row + i, r, fields, cov0)
+        g.height(row + i, 20)
+        end = row + i
+    g.finish()
+    note = end + 1
+    ws.merge_range(note, 0, note, last_col, "", st["note"])
+    ws.write_string(note, 0, "说明：只计入通过校验的报表。“小计”行为所属党(工)委各单位之和；"
+                             "未报送或未通过校验的单位列出空行并以红色标出，右侧“应报/已报/按时”为单位数。",
+                    st["note"])
+    ws.set_row(note, 30)
+    _print_setup(ws, note, last_col, head_top, row - 1, (row, 1))
+    return title
+
+
+def _fill_report_date(g: _Grid, ws, result: RollupResult) -> None:
+    """Put the as-of date into the 填报日期 input the header lines drew."""
+    day = datetime.combine(result.as_of.date(), datetime.min.time())
+    for block in g.inputs:
+        if block.field.key == "report_date":
+            ws.write_datetime(block.r0, block.c0, day, g.fmt("head_fixed", num_format="yyyy-mm-dd"))
+
+
+def _form_row(ws, st: _Styles, r: int, row: _Row, fields: Sequence[Field], cov0: int) -> None:
+    kind = row.kind
+    text_fmt, num_fmt = {
+        "total": (st["total_text"], st["total_num"]), "subtotal": (st["sub_text"], st["sub_num"]),
+        "unit": (st["text"], st["num"]), "missing": (st["missing_text"], st["missing_num"]),
+    }[kind]
+    label = {"total": TOTAL_LABEL, "subtotal": SUBTOTAL_PREFIX + row.org.name}.get(kind, row.org.name)
+    ws.write_string(r, 0, label, text_fmt)
+    for c, f in enumerate(fields[1:], 1):
+        value = (row.figures or {}).get(f.key) if kind != "missing" else None
+        if value is None:
+            ws.write_blank(r, c, None, num_fmt)
+        else:
+            ws.write_number(r, c, value, num_fmt)
+    cov = row.coverage
+    for c, value in enumerate((cov.expected, cov.reported, cov.on_time) if cov else (None, None, None)):
+        if value is None:
+            ws.write_blank(r, cov0 + c, None, num_fmt)
+        else:
+            ws.write_number(r, cov0 + c, value, num_fmt)
+    words = row.status
+    plain = words.removeprefix("本级：")
+    word_fmt = st["missing_word"] if kind == "missing" or plain.startswith((MISSING, "未通过")) else \
+        st["late_word"] if plain.startswith("逾期") else st["center"]
+    ws.write_string(r, cov0 + 3, words, word_fmt)
+
+
+# ---------------------------------------------------------------- cover
+
+
+def _cover(ws, st: _Styles, result: RollupResult, specs: dict[str, Spec], sheets: list[str]) -> None:
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 7, 12)
+    row = _title(ws, st, f"{result.campaign.name}汇总表", 7)
+    facts = [("汇总单位", result.level.name), ("层级", result.level.level),
+             ("截至时间", f"{result.as_of:%Y-%m-%d %H:%M}"), ("活动年度", str(result.campaign.year))]
+    if result.by:
+        facts.append(("分组", result.by))
+    row += 1
+    for key, value in facts:
+        ws.write_string(row, 0, key + "：", st["key"])
+        ws.merge_range(row, 1, row, 4, "", st["value"])
+        ws.write_string(row, 1, value, st["value"])
+        row += 1
+    row += 1
+    heads = ("表单", "应报", "已报", "按时", "逾期", "未报", "未通过校验")
+    for c, head in enumerate(heads):
+        ws.write_string(row, c, head, st["head"])
+    first = row + 1
+    for fid in sorted({s.form for s in result.statuses}, key=lambda f: list(result.campaign.forms).index(f)
+                      if f in result.campaign.forms else 99):
+        row += 1
+        mine = [s for s in result.statuses if s.form == fid]
+        _count_row(ws, st, row, specs[fid].title if fid in specs else fid, mine, st["text"], st["num"])
+    row += 1
+    _count_row(ws, st, row, "合计", result.statuses, st["total_text"], st["total_num"])
+    ws.conditional_format(first, 5, row, 6, {"type": "cell", "criteria": ">", "value": 0,
+                                              "format": st.fill(RED)})
+    ws.conditional_format(first, 4, row, 4, {"type": "cell", "criteria": ">", "value": 0,
+                                              "format": st.fill(YELLOW)})
+    row += 2
+    extras = [("逾期事项", len(result.overdue)), ("被替代的旧版本", len(result.superseded)),
+              ("未计入的文件", len(result.set_aside)), ("两种途径数字不一致", len(result.conflicts))]
+    for key, value in extras:
+        ws.write_string(row, 0, key + "：", st["key"])
+        ws.write_number(row, 1, value, st["value"])
+        row += 1
+    row += 1
+    ws.write_string(row, 0, "工作表：", st["key"])
+    for name in sheets:
+        ws.write_url(row, 1, f"internal:{quote_sheet(name)}!A1", st["link"], name)
+        row += 1
+    row += 1
+    ws.merge_range(row, 0, row + 2, 7, "", st["note"])
+    ws.write_string(row, 0, "说明：应报为应报送的报表份数（每周报表按周计）；按时以第一份通过校验的报表收到时间为准；"
+                            "各表合计只计入通过校验的报表，未报送单位在各表中以红色空行列出，合计不是完整数时请以"
+                            "“应报/已报”为准。每个数字的来源（文件、工作表、单元格）见“来源”工作表。",
+                    st["note"])
+    _print_setup(ws, row + 2, 7, None, None, None)
+    ws.fit_to_pages(1, 1)
+
+
+def _count_row(ws, st: _Styles, row: int, label: str, statuses: Sequence[ReportStatus], text_fmt, num_fmt) -> None:
+    counts = {s: sum(1 for r in statuses if r.status == s) for s in REPORT_STATUSES}
+    values = (len(statuses), counts["on_time"] + counts["late"], counts["on_time"], counts["late"],
+              counts["missing"], counts["invalid"])
+    ws.write_string(row, 0, label, text_fmt)
+    for c, v in enumerate(values, 1):
+        ws.write_number(row, c, v, num_fmt)
+
+
+# ---------------------------------------------------------------- other sheets
+
+
+def _extra_sheets(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec]) -> list[str]:
+    """Write the sheets after the form sheets; return their names in order."""
+    names = [_status_sheet(wb, st, result, specs)]
+    if result.overdue or any("overdue" in fr.fields for fr in result.forms.values()):
+        names.append(_overdue_sheet(wb, st, result))
+    if "self_check" in result.forms or result.findings or result.shortfalls:
+        names.append(_self_check_sheet(wb, st, result))
+    if result.weekly_rates:
+        names.append(_weekly_sheet(wb, st, result))
+    names.append(_rejected_sheet(wb, st, result, specs))
+    names.append(_source_sheet(wb, st, result, specs))
+    return names
+
+
+def _row_colours(ws, st: _Styles, first: int, last: int, last_col: int, col: int) -> None:
+    """Red for 未报送 / 逾期未完成, yellow for 逾期报送 / 临期, orange for 未通过校验 (column `col`)."""
+    if last < first:
+        return
+    ref = f"${col_letter(col)}{first + 1}"
+    rules = ((RED, ("未报送", "逾期未完成")), (YELLOW, ("逾期报送", "临期")), (ORANGE, ("未通过校验",)))
+    for colour, words in rules:
+        test = ",".join(f'LEFT({ref},{len(w)})="{w}"' for w in words)
+        ws.conditional_format(first, 0, last, last_col, {"type": "formula", "criteria": f"=OR({test})",
+                                                          "format": st.fill(colour)})
+
+
+def _status_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec]) -> str:
+    ws = wb.add_worksheet(SHEETS["status"])
+    heads = ("单位", "上级组织", "表单", "周期", "截止时间", "报送情况", "收到时间", "文件名")
+    widths = (30, 24, 18, 11, 16, 16, 16, 36)
+    row = _title(ws, st, "报送情况", len(heads) - 1, _as_of_line(result))
+    head = row
+    row = _simple_table(ws, st, head, heads, widths)
+    tree = result.campaign.orgs
+    for i, s in enumerate(result.statuses):
+        r = row + i
+        parent = tree.get(s.unit).parent
+        ws.write_string(r, 0, s.unit_name, st["text"])
+        ws.write_string(r, 1, tree.get(parent).name if parent else "", st["text"])
+        ws.write_string(r, 2, specs[s.form].title if s.form in specs else s.form, st["text"])
+        ws.write_string(r, 3, _text(s.period), st["center"])
+        _write_time(ws, r, 4, s.deadline, st["time"], st["center"])
+        ws.write_string(r, 5, s.words, st["center"])
+        _write_time(ws, r, 6, s.received, st["time"], st["center"])
+        ws.write_string(r, 7, _file_name(s.file), st["text"])
+    last = row + len(result.statuses) - 1
+    _row_colours(ws, st, row, last, len(heads) - 1, 5)
+    ws.autofilter(head, 0, max(last, head), len(heads) - 1)
+    _print_setup(ws, max(last, head), len(heads) - 1, head, head, (head + 1, 1))
+    return SHEETS["status"]
+
+
+def _overdue_sheet(wb, st: _Styles, result: RollupResult) -> str:
+    ws = wb.add_worksheet(SHEETS["overdue"])
+    heads = ("单位", "问题", "责任领导", "整改时限", "状态", "天数", "文件名", "行")
+    widths = (26, 48, 10, 16, 11, 12, 30, 6)
+    row = _title(ws, st, "逾期事项", len(heads) - 1, _as_of_line(result))
+    head = row
+    row = _simple_table(ws, st, head, heads, widths)
+    for i, item in enumerate(result.overdue):
+        r = row + i
+        ws.write_string(r, 0, item.unit_name, st["text"])
+        ws.write_string(r, 1, item.item, st["text"])
+        ws.write_string(r, 2, item.leader, st["center"])
+        ws.write_string(r, 3, item.deadline_text, st["center"])
+        ws.write_string(r, 4, OVERDUE_STATUSES[item.status], st["center"])
+        ws.write_string(r, 5, _days_words(item.status, item.days), st["center"])
+        ws.write_string(r, 6, _file_name(item.file), st["text"])
+        ws.write_number(r, 7, item.row, st["num"])
+    last = row + len(result.overdue) - 1
+    if not result.overdue:
+        last = _none_row(ws, st, row, len(heads) - 1) - 1
+    _row_colours(ws, st, row, last, len(heads) - 1, 4)
+    _print_setup(ws, max(last, head), len(heads) - 1, head, head, (head + 1, 1))
+    return SHEETS["overdue"]
+
+
+def _days_words(status: str, days: int) -> str:
+    if status == "ongoing":
+        return "—"
+    if status == "due_soon" or days < 0:
+        return f"剩 {-days} 天" if days <= 0 else f"逾期 {days} 天"
+    return f"逾期 {days} 天" if status == "overdue" else f"晚 {days} 天完成"
+
+
+def _self_check_sheet(wb, st: _Styles, result: RollupResult) -> str:
+    ws = wb.add_worksheet(SHEETS["self_check"])
+    heads = ("单位", "自查项目", "问题数", "存在问题", "文件名", "行")
+    widths = (28, 30, 8, 50, 30, 6)
+    names = {o.code: o.name for o in [result.level, *result.units]}
+    row = _title(ws, st, "自查发现的问题", len(heads) - 1, _as_of_line(result))
+    head = row
+    row = _simple_table(ws, st, head, heads, widths)
+    for f in result.findings:
+        ws.write_string(row, 0, names.get(f.unit, f.unit), st["text"])
+        ws.write_string(row, 1, f.item, st["text"])
+        ws.write_number(row, 2, f.problem_count, st["num"])
+        ws.write_string(row, 3, f.problems, st["text"])
+        ws.write_string(row, 4, _file_name(f.file), st["text"])
+        ws.write_string(row, 5, _text(f.row), st["center"])
+        row += 1
+    row += 1
+    ws.merge_range(row, 0, row, len(heads) - 1, "", st["title"])
+    ws.write_string(row, 0, "“三会一课”未达到规定次数的单位", st["subtitle"])
+    row = _simple_table(ws, st, row + 1, ("单位", "栏目", "单元格", "情况"), widths[:4])
+    for unit, p in result.shortfalls:
+        ws.write_string(row, 0, names.get(unit, unit), st["text"])
+        ws.write_string(row, 1, _text(p.field), st["text"])
+        ws.write_string(row, 2, _text(p.cell), st["center"])
+        ws.write_string(row, 3, p.message, st["missing_text"])
+        row += 1
+    _print_setup(ws, row, len(heads) - 1, head, head, (head + 1, 1))
+    return SHEETS["self_check"]
+
+
+def _weekly_sheet(wb, st: _Styles, result: RollupResult) -> str:
+    ws = wb.add_worksheet(SHEETS["weekly"])
+    periods = sorted({p for rates in result.weekly_rates.values() for p in rates})
+    heads = ("单位", *periods)
+    row = _title(ws, st, "整改完成率（已完成 / 问题数）", len(heads) - 1, _as_of_line(result))
+    head = row
+    row = _simple_table(ws, st, head, heads, (30, *[11] * len(periods)))
+    tree = result.campaign.orgs
+    order = [result.level, *result.units]
+    charted = []
+    for org in order:
+        rates = result.weekly_rates.get(org.code)
+        if rates is None:
+            continue
+        top = org.code == result.level.code or _is_intermediate(tree, org)
+        ws.write_string(row, 0, org.name, st["sub_text"] if top else st["text"])
+        for c, p in enumerate(periods, 1):
+            value = rates.get(p)
+            if value is None:
+                ws.write_blank(row, c, None, st["pct"])
+            else:
+                ws.write_number(row, c, value, st["pct"])
+        if top:
+            charted.append(row)
+        row += 1
+    last = row - 1
+    if periods and charted:
+        chart = wb.add_chart({"type": "line"})
+        for r in charted[:12]:
+            chart.add_series({"name": [ws.name, r, 0], "categories": [ws.name, head, 1, head, len(periods)],
+                              "values": [ws.name, r, 1, r, len(periods)], "marker": {"type": "circle"}})
+        chart.set_title({"name": "整改完成率趋势", "name_font": {"name": "宋体", "size": 12}})
+        chart.set_y_axis({"num_format": "0%", "min": 0, "max": 1, "major_gridlines": {"visible": True}})
+        chart.set_legend({"position": "bottom", "font": {"name": "宋体"}})
+        chart.set_size({"width": 760, "height": 340})
+        ws.insert_chart(row + 1, 0, chart)
+        last = row + 18
+    _print_setup(ws, last, max(len(heads) - 1, 8), head, head, (head + 1, 1))
+    return SHEETS["weekly"]
+
+
+def _rejected_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec]) -> str:
+    ws = wb.add_worksheet(SHEETS["rejected"])
+    heads = ("文件名", "单位", "表单", "工作表", "单元格", "栏目", "填写内容", "问题")
+    widths = (30, 24, 14, 12, 8, 20, 16, 52)
+    names = {o.code: o.name for o in [result.level, *result.units]}
+    row = _title(ws, st, "未通过校验的报表", len(heads) - 1, _as_of_line(result))
+    head = row
+    row = _simple_table(ws, st, head, heads, widths)
+    for sub in result.invalid:
+        form = specs[sub.form].title if sub.form in specs else ""
+        unit = sub.unit_name or names.get(sub.unit_code or "", "")
+        for p in [p for p in sub.problems if p.severity == "error"] or sub.problems:
+            values = (_file_name(sub.path), unit, form, _text(p.sheet), _text(p.cell), _text(p.field),
+                      _text(p.value), p.message)
+            for c, v in enumerate(values):
+                ws.write_string(row, c, v, st["text"] if c in (0, 1, 5, 6, 7) else st["center"])
+            row += 1
+    if not result.invalid:
+        row = _none_row(ws, st, row, len(heads) - 1)
+    row = _block(ws, st, row + 1, "被替代的旧版本（同一单位后来又报送了新版本，只计入最新一份）",
+                 ("文件名", "单位", "表单", "周期", "收到时间", "以此文件为准"), len(heads) - 1)
+    for s in result.superseded:
+        ws.write_string(row, 0, _file_name(s.file), st["text"])
+        ws.write_string(row, 1, names.get(s.unit, s.unit), st["text"])
+        ws.write_string(row, 2, specs[s.form].title if s.form in specs else s.form, st["text"])
+        ws.write_string(row, 3, _text(s.period), st["center"])
+        _write_time(ws, row, 4, s.received, st["time"], st["center"])
+        ws.write_string(row, 5, _file_name(s.by), st["text"])
+        row += 1
+    if not result.superseded:
+        row = _none_row(ws, st, row, 5)
+    row = _block(ws, st, row + 1, "未计入汇总的文件", ("文件名", "单位", "表单", "原因"), len(heads) - 1)
+    for s in result.set_aside:
+        ws.write_string(row, 0, _file_name(s.file), st["text"])
+        ws.write_string(row, 1, names.get(s.unit or "", s.unit or ""), st["text"])
+        ws.write_string(row, 2, specs[s.form].title if s.form in specs else _text(s.form), st["text"])
+        ws.write_string(row, 3, s.reason, st["text"])
+        row += 1
+    if not result.set_aside:
+        row = _none_row(ws, st, row, 3)
+    if result.conflicts:
+        row = _block(ws, st, row + 1, "同一党支部两种途径报送的数字不一致（以党支部本身的报表为准）",
+                     ("单位", "栏目", "本单位报表", "汇总表中", "本单位文件", "汇总表文件", "单元格"), len(heads) - 1)
+        for k in result.conflicts:
+            values = (names.get(k.unit, k.unit), k.label, str(k.source_value), str(k.summary_value),
+                      _file_name(k.source_file), _file_name(k.summary_file), _text(k.summary_cell))
+            for c, v in enumerate(values):
+                ws.write_string(row, c, v, st["text"])
+            row += 1
+    _print_setup(ws, row, len(heads) - 1, head, head, (head + 1, 1))
+    return SHEETS["rejected"]
+
+
+def _none_row(ws, st: _Styles, row: int, last_col: int) -> int:
+    """A '（无）' row under an empty sub-table, so an empty list reads as checked; the next row."""
+    ws.merge_range(row, 0, row, last_col, "", st["center"])
+    ws.write_string(row, 0, "（无）", st["center"])
+    return row + 1
+
+
+def _block(ws, st: _Styles, row: int, title: str, heads: Sequence[str], last_col: int) -> int:
+    """A titled sub-table on a sheet; return its first data row."""
+    ws.merge_range(row, 0, row, last_col, "", st["key"])
+    ws.write_string(row, 0, title, st["value"])
+    for c, head in enumerate(heads):
+        ws.write_string(row + 1, c, head, st["head"])
+    return row + 2
+
+
+def _source_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec]) -> str:
+    ws = wb.add_worksheet(SHEETS["source"])
+    heads = ("单位", "计入表单", "栏目", "数值", "来源文件", "来源表单", "工作表", "单元格")
+    widths = (28, 16, 28, 7, 34, 14, 16, 14)
+    names = {o.code: o.name for o in [result.level, *result.units]}
+    row = _title(ws, st, "数字来源", len(heads) - 1, _as_of_line(result))
+    head = row
+    row = _simple_table(ws, st, head, heads, widths)
+    for p in result.provenance:
+        spec = specs.get(p.form)
+        fr = result.forms.get(p.form)
+        figures = (fr.by_period.get(p.period, {}).get(p.unit) if fr and p.period else None) \
+            or (fr.own.get(p.unit) if fr else None) or {}
+        for key, cells in p.cells.items():
+            ws.write_string(row, 0, names.get(p.unit, p.unit), st["text"])
+            ws.write_string(row, 1, spec.title if spec else p.form, st["text"])
+            ws.write_string(row, 2, _label(spec, key), st["text"])
+            if key in figures:
+                ws.write_number(row, 3, figures[key], st["num"])
+            else:
+                ws.write_blank(row, 3, None, st["num"])
+            ws.write_string(row, 4, _file_name(p.file), st["text"])
+            source = specs.get(p.source_form)
+            ws.write_string(row, 5, source.title if source else p.source_form, st["text"])
+            ws.write_string(row, 6, _text(p.sheet), st["text"])
+            ws.write_string(row, 7, cells, st["center"])
+            row += 1
+    ws.autofilter(head, 0, max(row - 1, head), len(heads) - 1)
+    _print_setup(ws, max(row - 1, head), len(heads) - 1, head, head, (head + 1, 1))
+    return SHEETS["source"]
+
+
+def _label(spec: Spec | None, key: str) -> str:
+    """A field's full label (or a ledger figure's words) for the 来源 sheet."""
+    words = dict(ITEM_COLUMNS)
+    if key in words:
+        return "/".join(words[key])
+    try:
+        return spec.field(key).full_label if spec else key
+    except KeyError:
+        return key
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def _metadata(wb: xlsxwriter.Workbook, result: RollupResult, closing: Spec | None) -> None:
+    """The hidden metadata sheet: the form the summary is a submission of, and the level."""
+    meta = template_metadata(closing, result.level) if closing else \
+        {"generator": "zhenggai-xls", "unit_code": result.level.code, "unit_name": result.level.name}
+    meta |= {"summary": "1", "as_of": result.as_of.isoformat(sep=" ")}
+    ws = wb.add_worksheet(METADATA_SHEET)
+    for r, (key, value) in enumerate(meta.items()):
+        ws.write_string(r, 0, key)
+        ws.write_string(r, 1, str(value))
+    ws.hide()
+
+
+__all__ = ["write_summary", "consolidated_rows", "form_sheet_name", "SUBTOTAL_PREFIX", "MISSING"]
