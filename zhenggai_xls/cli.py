@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from functools import wraps
+from pathlib import Path
 
 import click
 
@@ -134,6 +135,49 @@ def _print_collected(result) -> None:
     click.echo(f"共 {len(result.rows)} 个附件：已收 {counts['accepted']}，重复 {counts['duplicate']}，"
                f"拒收 {counts['rejected']}；本次新登记 {len(result.new)} 个。"
                f"收件登记：{result.inbox / REGISTER_XLSX}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--form", "form", help="只接受这一种表单（英文代号或中文表名）；其他表单的文件判为“表单不符”。")
+@click.option("--orgs", "orgs_file", type=click.Path(exists=True, dir_okay=False),
+              help="组织架构文件（.xlsx 或 .csv），用于识别填报单位。")
+@click.option("--campaign", "campaign_dir", type=click.Path(exists=True, file_okay=False),
+              help="活动文件夹：取其中的组织架构和活动年份。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="为有问题的文件生成标注了问题的反馈表，保存到此文件夹。")
+@_friendly
+def validate(paths: tuple[Path, ...], form: str | None, orgs_file: str | None, campaign_dir: str | None,
+             as_json: bool, feedback_dir: Path | None) -> None:
+    """校验报回的表格（PATHS 可为文件或文件夹）；全部通过时退出码为 0，有错误为 1。"""
+    from .campaign import load_campaign
+    from .orgs import load_orgs
+    from .validate import expand_paths, format_report, per_file, report_json, validate_paths
+
+    campaign = load_campaign(campaign_dir) if campaign_dir else None
+    orgs = load_orgs(orgs_file) if orgs_file else None
+    files = expand_paths(paths)
+    if not files:
+        raise click.UsageError("没有找到要校验的文件。")
+    if sys.stderr.isatty():
+        with click.progressbar(length=len(files), label="校验中", file=sys.stderr) as bar:
+            subs = validate_paths(files, form=form, orgs=orgs, campaign=campaign, progress=lambda _: bar.update(1))
+    else:
+        subs = validate_paths(files, form=form, orgs=orgs, campaign=campaign)
+    if feedback_dir is not None:
+        from .feedback import write_feedback
+
+        for sub in per_file(subs):
+            try:
+                write_feedback(sub, feedback_dir)
+            except ZhenggaiError as exc:
+                click.echo(f"{sub.path}：未能生成反馈表（{exc}）", err=True)
+    if as_json:
+        _echo_json(report_json(subs))
+    else:
+        click.echo(format_report(subs))
+    sys.exit(0 if all(s.valid for s in subs) else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -266,7 +266,7 @@ def _find_header(grid: _Grid, m: _Matcher, table: Table) -> _TableHit | None:
     for r in band_rows:  # leaves merged down past the last labelled row
         for c, _ in hits[r]:
             bottom = max(bottom, grid.merge_ends.get((r, c), (r, c))[0])
-    bottom = min(bottom, top + height)
+    bottom = min(bottom, top + height - 1)
     cols = [c for r in band_rows for c, _ in hits[r]]
     first, last = _widen(grid, top, bottom, min(cols), max(cols))
     hit = _TableHit(top, bottom, {}, [], first, last)
@@ -300,7 +300,7 @@ def _map_columns(grid: _Grid, m: _Matcher, hit: _TableHit) -> None:
     context: set[str] = set()
     for c in range(hit.first_col, hit.last_col + 1):
         path = _column_path(grid, hit.top, hit.bottom, c)
-        if not path:
+        if not path or not _starts_column(grid, hit, c):
             continue
         if path[:-1]:
             context = set(path[:-1])
@@ -310,6 +310,13 @@ def _map_columns(grid: _Grid, m: _Matcher, hit: _TableHit) -> None:
             hit.columns[best.key] = c
         elif not set(path) <= m.known or path[-1] in m.leaves:
             hit.extras.append((c, "/".join(_display_path(grid, hit.top, hit.bottom, c))))
+
+
+def _starts_column(grid: _Grid, hit: _TableHit, c: int) -> bool:
+    """False for a merged header cell's continuation and for a section label running down beside the rows."""
+    lowest = max(r for r in range(hit.top, hit.bottom + 1) if grid.label(r, c))
+    o = grid.origin(lowest, c)
+    return o[1] == c and grid.merge_ends.get(o, o)[0] <= hit.bottom
 
 
 def _display_path(grid: _Grid, top: int, bottom: int, c: int) -> list[str]:

@@ -1,0 +1,310 @@
+"""Validate submitted files: read each, find its forms, check them in batches, recognise the unit.
+
+`read_and_locate` is the per-file step: a top-level function of the path
+returning a picklable `Located`, so it can later run in a process pool.
+Validation then runs ONCE per form for every file of that form (pandera's
+per-call cost is large), and unit recognition and the period follow.
+One bad file never stops the others; no exception escapes for a file's content.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import pandas as pd
+
+from .campaign import Campaign
+from .locate import has_data, locate
+from .normalize import Context
+from .orgs import OrgTree
+from .problems import Problem, problem
+from .read import Limits, ReadError, read_workbook
+from .rules import check_across_periods
+from .schema import validate_extracts
+from .spec import Spec, find_spec, load_specs
+from .submission import Extract, Submission
+
+REGISTER_STEM = "收件登记"  # the intake register, written beside the files
+FEEDBACK_SUFFIX = "_反馈"  # feedback copies written by `validate --feedback`
+WEEK_FIELDS = ("week_end", "week_start")  # a form with these is reported per week
+
+
+# ---------------------------------------------------------------- which files
+
+
+def is_own_output(path: Path) -> bool:
+    """Hidden and lock files (., ~$), the intake register and feedback copies are not submissions."""
+    name = path.name
+    return name.startswith((".", "~$")) or path.stem == REGISTER_STEM or path.stem.endswith(FEEDBACK_SUFFIX)
+
+
+def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
+    """The files to validate: folders walked recursively in name order, our own outputs left out."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(f for f in sorted(p.rglob("*"))
+                       if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                       and not is_own_output(f))
+        else:
+            out.append(p)
+    return out
+
+
+# ---------------------------------------------------------------- one file
+
+
+@dataclass
+class Located:
+    """What reading one file and finding its forms gave: Extracts, or the Problem that stops it."""
+
+    path: Path
+    extracts: list[Extract] = field(default_factory=list)
+    problem: Problem | None = None
+
+
+def read_and_locate(path: Path | str, form: str | None = None, limits: Limits | None = None) -> Located:
+    """Read one file and find its forms; never raises for what the file holds."""
+    path = Path(path)
+    specs = load_specs()
+    try:
+        workbook = read_workbook(path, limits or Limits())
+    except ReadError as exc:
+        return Located(path, problem=exc.problem)
+    except Exception as exc:  # noqa: BLE001 — the reader's last guard: one bad file never stops the run
+        return Located(path, problem=problem("file.corrupt", detail=type(exc).__name__))
+    try:
+        found = locate(workbook, specs, form)
+    except Exception as exc:  # noqa: BLE001 — a file laid out beyond what the locator expects
+        return Located(path, problem=problem("file.corrupt", detail=f"无法识别表格结构：{type(exc).__name__}"))
+    if isinstance(found, Problem):
+        return Located(path, problem=found)
+    return Located(path, extracts=found)
+
+
+# ---------------------------------------------------------------- many files
+
+
+def validate_paths(paths: Iterable[Path | str], *, form: str | None = None, orgs: OrgTree | None = None,
+                   campaign: Campaign | None = None, ctx: Context | None = None,
+                   limits: Limits | None = None, progress: Callable[[Path], None] | None = None) -> list[Submission]:
+    """Validate files and folders; one Submission per form found (rejected ones carry the reason).
+
+    `progress` is called with each file's path once it has been read.
+    """
+    specs = load_specs()
+    form_id = find_spec(form, specs).id if form else None  # SpecError (a usage error) for a bad name
+    if campaign is not None:
+        orgs = orgs or campaign.orgs
+        ctx = ctx or Context(year=campaign.year, as_of=_as_date(campaign.as_of))
+    located = []
+    for path in expand_paths(paths):
+        located.append(read_and_locate(path, form_id, limits))
+        if progress:
+            progress(path)
+    return validate_located(located, specs, orgs=orgs, ctx=ctx or Context())
+
+
+def validate_located(located: list[Located], specs: Mapping[str, Spec], *, orgs: OrgTree | None = None,
+                     ctx: Context | None = None) -> list[Submission]:
+    """Validate what `read_and_locate` found, one batch per form, keeping the files' order."""
+    slots: list[Submission | tuple[str, int]] = []
+    batches: dict[str, list[Extract]] = {}
+    for item in located:
+        if item.problem is not None:
+            slots.append(Submission(path=item.path, problems=[item.problem], rejected=True))
+            continue
+        for ex in item.extracts:
+            spec = specs[ex.form]
+            if has_data(ex, spec):
+                batches.setdefault(ex.form, []).append(ex)
+                slots.append((ex.form, len(batches[ex.form]) - 1))
+            else:
+                slots.append(_unfilled(ex, spec, orgs))
+    done = {form: validate_extracts(specs[form], extracts, ctx) for form, extracts in batches.items()}
+    for form, subs in done.items():
+        for sub, ex in zip(subs, batches[form]):
+            recognise_unit(sub, ex, specs[form], orgs)
+            sub.period = period_of(sub, specs[form])
+        for sub, found in check_across_periods(specs[form], subs):
+            sub.problems.append(found)
+    return [done[s[0]][s[1]] if isinstance(s, tuple) else s for s in slots]
+
+
+def _unfilled(ex: Extract, spec: Spec, orgs: OrgTree | None) -> Submission:
+    """A blank template sent back: rejected, with the unit still recognised when possible."""
+    typed = {k: raw.value for k, raw in ex.fields.items() if raw.value not in (None, "")}
+    header_only = any(spec.field(k).place == "header" for k in typed)
+    message = ("只填写了表头（填报单位等），表格中没有填写任何数据。" if header_only
+               else "表格是空白模板，没有填写任何数据。")
+    sub = Submission(path=ex.path, form=spec.id, sheet=ex.sheet, cells={k: r.cell for k, r in ex.fields.items()},
+                     columns=dict(ex.columns), rejected=True,
+                     problems=[problem("file.unfilled", sheet=ex.sheet, message=message)])
+    sub.header = {k: str(v).strip() for k, v in typed.items()}
+    recognise_unit(sub, ex, spec, orgs, report=False)
+    return sub
+
+
+# ---------------------------------------------------------------- the unit
+
+
+def _unit_fields(spec: Spec) -> list[str]:
+    """Fields naming the reporting unit: 填报单位 first, then a body field such as 党支部规范全称."""
+    units = [f for f in spec.fields if f.role == "unit" and f.place != "table"]
+    return [f.key for f in sorted(units, key=lambda f: f.place != "header")]
+
+
+def _typed(value: Any) -> str:
+    return "" if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)) \
+        else str(value).strip()
+
+
+def recognise_unit(sub: Submission, ex: Extract, spec: Spec, orgs: OrgTree | None, report: bool = True) -> None:
+    """Set the submission's unit from the template's metadata, else from the typed unit name."""
+    code = ex.metadata.get("unit_code")
+    if code and (orgs is None or code in orgs):
+        org = orgs.get(code) if orgs is not None else None
+        sub.unit_code, sub.unit_basis = code, "metadata"
+        sub.unit_name = org.name if org else ex.metadata.get("unit_name") or sub.unit_name
+    else:
+        _unit_from_name(sub, ex, spec, orgs, report)
+    if report:
+        _row_units(sub, spec, orgs)
+
+
+def _unit_from_name(sub: Submission, ex: Extract, spec: Spec, orgs: OrgTree | None, report: bool) -> None:
+    keys = _unit_fields(spec)
+    typed = [(k, _typed(sub.header.get(k)) or _typed(ex.fields[k].value if k in ex.fields else None))
+             for k in keys]
+    typed = [(k, name) for k, name in typed if name]
+    if not typed:
+        sub.unit_name = None
+        key = keys[0] if keys else None
+        cell = ex.fields[key].cell if key in ex.fields else None
+        if report and key and not any(p.cell == cell and p.rule == "value.required" for p in sub.problems):
+            sub.problems.append(problem("unit.missing", sheet=ex.sheet, cell=cell, field=spec.field(key).full_label))
+        return
+    sub.unit_name = typed[0][1]
+    if orgs is None:
+        return
+    for _, name in typed:
+        hit = orgs.match(name)
+        if hit:
+            org, basis = hit
+            sub.unit_code, sub.unit_name, sub.unit_basis = org.code, org.name, basis
+            return
+    if report:
+        key, name = typed[0]
+        sub.problems.append(_unknown(orgs, name, ex.sheet, ex.fields[key].cell if key in ex.fields else None,
+                                     spec.field(key).full_label))
+
+
+def _unknown(orgs: OrgTree, name: str, sheet: str | None, cell: str | None, label: str) -> Problem:
+    hint = orgs.closest(name) or "组织架构中的规范全称"
+    return problem("unit.unknown", sheet=sheet, cell=cell, field=label, value=name, hint=hint)
+
+
+def _row_units(sub: Submission, spec: Spec, orgs: OrgTree | None) -> None:
+    """One row per branch (stats): each row's branch name matched to its org code in `_unit`."""
+    key = spec.table.unit_field if spec.table else None
+    if not key or key not in sub.rows.columns:
+        return
+    codes: list[str | None] = []
+    for name, row in zip(sub.rows[key], sub.rows["_row"]):
+        text = _typed(name)
+        hit = orgs.match(text) if orgs is not None and text else None
+        codes.append(hit[0].code if hit else None)
+        if orgs is not None and text and not hit:
+            cell = f"{sub.columns[key]}{int(row)}" if key in sub.columns else None
+            sub.problems.append(_unknown(orgs, text, sub.sheet, cell, spec.field(key).full_label))
+    sub.rows["_unit"] = pd.array(codes, dtype="string")
+
+
+# ---------------------------------------------------------------- the period
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return None if pd.isna(value) else value.date()
+    return value if isinstance(value, date) else None
+
+
+def period_of(sub: Submission, spec: Spec) -> str | None:
+    """Weekly forms: the ISO date of the Friday of the week reported (本周截止日期, else 填报日期)."""
+    keys = {f.key for f in spec.fields}
+    if not any(k in keys for k in WEEK_FIELDS):
+        return None
+    day = next((d for d in (_as_date(sub.header.get(k)) for k in (*WEEK_FIELDS, "report_date")) if d), None)
+    if day is None:
+        return None
+    return (day - timedelta(days=day.weekday()) + timedelta(days=4)).isoformat()
+
+
+# ---------------------------------------------------------------- reporting
+
+
+SEVERITY_WORDS = {"error": "错误", "warning": "警告"}
+REPORT_COLUMNS = ("级别", "工作表", "单元格", "栏目", "填写内容", "问题")
+
+
+def report_json(submissions: list[Submission]) -> dict:
+    """The `validate --json` document: {"files": [Submission.as_dict(), …]}."""
+    return {"files": [s.as_dict() for s in submissions]}
+
+
+def _width(text: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _clip(text: str, limit: int = 24) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_report(submissions: list[Submission]) -> str:
+    """A readable report: one block per file and form, its problems as a table."""
+    blocks = []
+    for sub in submissions:
+        errors = sum(p.severity == "error" for p in sub.problems)
+        warnings = len(sub.problems) - errors
+        unit = sub.unit_name or "（未识别单位）"
+        if sub.unit_code:
+            unit += f"（{sub.unit_code}）"
+        form = load_specs()[sub.form].title if sub.form else "（未识别表单）"
+        mark = "✓" if sub.valid else "✗"
+        verdict = "通过" if sub.valid else ("退回" if sub.rejected else "有错误")
+        counts = f"{errors} 个错误，{warnings} 个警告" if sub.problems else "无问题"
+        lines = [f"{mark} {sub.path}  {form}  {unit}  {verdict}（{counts}）"]
+        if sub.problems:
+            rows = [REPORT_COLUMNS] + [
+                (SEVERITY_WORDS.get(p.severity, p.severity), p.sheet or "", p.cell or "", p.field or "",
+                 _clip(p.value or ""), p.message) for p in sub.problems]
+            widths = [max(_width(r[i]) for r in rows) for i in range(len(REPORT_COLUMNS) - 1)]
+            for r in rows:
+                lines.append("    " + "  ".join(_pad(v, w) for v, w in zip(r, widths)) + "  " + r[-1])
+        blocks.append("\n".join(lines))
+    valid = sum(s.valid for s in submissions)
+    blocks.append(f"共 {len(submissions)} 份：{valid} 份通过，{len(submissions) - valid} 份有错误或被退回。")
+    return "\n\n".join(blocks)
+
+
+def per_file(submissions: list[Submission]) -> list[Submission]:
+    """One Submission per file with problems (a file holding two forms: their problems together)."""
+    merged: dict[Path, Submission] = {}
+    for sub in submissions:
+        if not sub.problems:
+            continue
+        if sub.path not in merged:
+            merged[sub.path] = Submission(path=sub.path, form=sub.form, sheet=sub.sheet, unit_code=sub.unit_code,
+                                          unit_name=sub.unit_name, rejected=sub.rejected)
+        merged[sub.path].problems.extend(sub.problems)
+    return list(merged.values())
