@@ -23,6 +23,7 @@ from .submission import Extract, RawCell
 # A row whose first cell starts with one of these ends the table (after NFKC).
 END_WORDS = ("备注", "填表说明", "说明", "注", "填表人", "审核人", "填报人")
 TOTAL_LABELS = frozenset({"合计", "总计"})
+SUBTOTAL_WORD = "小计"
 LABEL_MAX = 40  # longer texts are never labels
 MERGE_EXPAND_MAX = 20_000  # larger merges are looked up by scanning instead
 VALUE_REACH = 12  # how many columns to the right of a label its value may sit
@@ -387,6 +388,15 @@ def _is_total(grid: _Grid, hit: _TableHit, text_cols: list[int], cells: dict[int
     return False
 
 
+def _is_subtotal(hit: _TableHit, text_cols: list[int], cells: dict[int, object]) -> bool:
+    """The row's label cell starts with 小计 (a summary's "小计：XX党委" row, not a unit's row)."""
+    for c in [*text_cols, hit.first_col, min(cells)]:
+        v = cells.get(c)
+        if isinstance(v, str) and v.strip():
+            return normalize_label(v).startswith(SUBTOTAL_WORD)
+    return False
+
+
 def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> None:
     """Find the table's data rows, its typed 合计 row and where it ends."""
     text_keys = {f.key for f in table.fields if f.type == "text" and f.key in hit.columns}
@@ -409,6 +419,9 @@ def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> Non
             continue
         if _is_total(grid, hit, text_cols, cells):
             hit.total = hit.total if hit.total is not None else r
+            continue
+        # A summary's 小计 rows and units listed without any figure (未报送) are not data rows.
+        if _is_subtotal(hit, text_cols, cells) or (table.unit_field and filled <= m.seq_keys | {table.unit_field}):
             continue
         if _is_note_row(m, hit, text_keys, values) or _is_numbering_row(hit, values):
             continue
