@@ -175,6 +175,7 @@ _VALUE_END = re.compile(rb"</(?:\w+:)?(?:v|is|f)>")
 _CELL_REF = re.compile(rb'r="([A-Z]{1,3})([0-9]{1,7})"')
 _ERROR_ATTR = re.compile(rb'\bt="e"')
 _FORMULA_START = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_EMPTY_VALUE = re.compile(rb"<(?:\w+:)?v></(?:\w+:)?v>")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _HAS_VALUE = re.compile(rb"<(?:\w+:)?v(?:\s[^>]*)?>[^<]")
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -269,14 +270,15 @@ def _ref_in_tag(data: bytes, pos: int) -> tuple[int, int] | None:
 
 
 def _formulas_without_value(data: bytes) -> set[tuple[int, int]]:
-    """Cells with <f> but no cached <v> (written by scripts, never opened in Excel)."""
+    """Cells with <f> but no cached result: no <v>, or an empty <v/> (openpyxl) — whereas
+    <v></v> (xlsxwriter) and t="str" (Excel) hold the empty string a text formula returned."""
     found = set()
     for m in _FORMULA_START.finditer(data):
         ref_at = data.rfind(b' r="', 0, m.start())
         opening = data[data.rfind(b"<", 0, ref_at + 1):m.start()]  # the cell's own tag
         end = _CELL_END.search(data, m.end())
         body = data[m.end():end.start() if end else len(data)]
-        if _HAS_VALUE.search(body) or (b't="str"' in opening and b"<v" in body):
+        if _HAS_VALUE.search(body) or (b't="str"' in opening and b"<v" in body) or _EMPTY_VALUE.search(body):
             continue  # a cached result, possibly the empty string of a text formula
         ref = _ref_before(data, m.start())
         if ref:

@@ -1,0 +1,341 @@
+"""read_workbook: every format a unit may send back, and every way a file can be unreadable."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import struct
+import subprocess
+import zipfile
+import zlib
+from pathlib import Path
+
+import msoffcrypto
+import openpyxl
+import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from zhenggai_xls.excel import METADATA_SHEET, parse_a1
+from zhenggai_xls.problems import RULES
+from zhenggai_xls.read import Limits, ReadError, read_workbook
+
+# Values placed away from A1, as a clerk's form sits below a title and beside a margin.
+PLACED = {"C5": "填报单位（盖章）", "D5": "某某镇党委", "C7": "问题数", "D7": 3, "F9": 2.5, "E12": "备注"}
+
+
+def a1_cells(sheet) -> dict[str, object]:
+    """Sheet.cells keyed by A1 for readable asserts."""
+    from zhenggai_xls.excel import a1
+    return {a1(r, c): v for (r, c), v in sheet.cells.items()}
+
+
+def write_form(path: Path) -> Path:
+    """An .xlsx with values away from A1, a merged title, a hidden sheet and the metadata sheet."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "统计表"
+    ws["C3"] = "整改方案制定情况统计表"
+    ws.merge_cells("C3:F3")
+    for ref, value in PLACED.items():
+        ws[ref] = value
+    hidden = wb.create_sheet("旧数据")
+    hidden["A1"] = "去年的表"
+    hidden.sheet_state = "hidden"
+    meta = wb.create_sheet(METADATA_SHEET)
+    meta.append(["form", "stats"])
+    meta.append(["unit_code", "0012"])
+    meta.sheet_state = "hidden"
+    wb.save(path)
+    return path
+
+
+def expect_error(path: Path, rule: str, limits: Limits = Limits()) -> str:
+    """Reading fails with `rule`; returns the message (one Chinese line)."""
+    with pytest.raises(ReadError) as info:
+        read_workbook(path, limits)
+    assert info.value.problem.rule == rule
+    assert info.value.problem.rule in RULES and "\n" not in info.value.problem.message
+    return info.value.problem.message
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory) -> dict[str, Path]:
+    """The form as .xlsx, .xlsm, and as .xls/.ods converted by LibreOffice headless."""
+    folder = tmp_path_factory.mktemp("formats")
+    xlsx = write_form(folder / "form.xlsx")
+    formulas = write_formulas(folder / "formulas.xlsx")
+    profile = f"file:///tmp/lo_profile_read_{os.getpid()}"
+    for target, sources in (("xls", [xlsx]), ("ods", [xlsx, formulas])):
+        subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", target,
+                        "--outdir", str(folder), *map(str, sources)], check=True, capture_output=True, timeout=180)
+    shutil.rmtree(profile.removeprefix("file://"), ignore_errors=True)
+    return {"xlsx": xlsx, "xlsm": as_xlsm(xlsx, folder / "form.xlsm"),
+            "xls": folder / "form.xls", "ods": folder / "form.ods", "formulas.ods": folder / "formulas.ods"}
+
+
+def as_xlsm(xlsx: Path, target: Path) -> Path:
+    """The same package declared macro-enabled, as Excel writes an .xlsm."""
+    rewrite_zip(xlsx, target, {"[Content_Types].xml": lambda data: data.replace(
+        b"spreadsheetml.sheet.main+xml", b"sheet.macroEnabled.main+xml")})
+    return target
+
+
+def rewrite_zip(source: Path, target: Path, changes: dict) -> None:
+    """Copy a zip, passing the named members' bytes through a function."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info.filename, changes.get(info.filename, lambda d: d)(data))
+
+
+# -- every format, values at their absolute addresses -------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xlsm", "xls", "ods"])
+def test_formats_give_absolute_addresses_merges_hidden_and_metadata(converted, fmt):
+    book = read_workbook(converted[fmt])
+    assert book.format == fmt
+    assert [s.name for s in book.sheets] == ["统计表", "旧数据"]
+    form, old = book.sheets
+    cells = a1_cells(form)
+    assert cells == {"C3": "整改方案制定情况统计表", **PLACED}
+    assert isinstance(cells["D7"], (int, float)) and cells["D7"] == 3
+    assert form.merges == [(2, 2, 2, 5)]  # C3:F3
+    assert not form.hidden and old.hidden and a1_cells(old) == {"A1": "去年的表"}
+    assert book.metadata == {"form": "stats", "unit_code": "0012"}
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("gbk", b"")])
+def test_csv_in_every_encoding_clerks_save(tmp_path, encoding, bom):
+    text = "填报单位,某某镇党委\n\n问题数,3,,备注\n"
+    path = tmp_path / "某某镇.csv"
+    path.write_bytes(bom + text.encode(encoding))
+    book = read_workbook(path)
+    assert book.format == "csv" and [s.name for s in book.sheets] == ["某某镇"]
+    assert a1_cells(book.sheets[0]) == {"A1": "填报单位", "B1": "某某镇党委", "A3": "问题数", "B3": "3", "D3": "备注"}
+
+
+def test_csv_delimiter_is_sniffed(tmp_path):
+    path = tmp_path / "tabs.txt"
+    path.write_text("单位\t问题数\n党支部甲\t2\n", encoding="gb18030")
+    assert a1_cells(read_workbook(path).sheets[0]) == {"A1": "单位", "B1": "问题数", "A2": "党支部甲", "B2": "2"}
+
+
+def test_extension_that_lies_is_ignored(tmp_path, converted):
+    named_xls = tmp_path / "其实是xlsx.xls"
+    shutil.copy(converted["xlsx"], named_xls)
+    book = read_workbook(named_xls)
+    assert book.format == "xlsx" and a1_cells(book.sheets[0])["D5"] == "某某镇党委"
+    named_xlsx = tmp_path / "其实是csv.xlsx"
+    named_xlsx.write_text("单位,问题数\n甲,1\n", encoding="utf-8")
+    book = read_workbook(named_xlsx)
+    assert book.format == "csv" and a1_cells(book.sheets[0])["B2"] == "1"
+    named_xlsx2 = tmp_path / "其实是xls.xlsx"
+    shutil.copy(converted["xls"], named_xlsx2)
+    assert read_workbook(named_xlsx2).format == "xls"
+
+
+def test_sheet_protection_does_not_stop_reading(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active["B2"] = "受保护"
+    wb.active.protection.sheet = True
+    wb.active.protection.password = "123"
+    wb.save(tmp_path / "protected.xlsx")
+    assert a1_cells(read_workbook(tmp_path / "protected.xlsx").sheets[0]) == {"B2": "受保护"}
+
+
+# -- what calamine hides: error cells and formulas never calculated ------------------------------
+
+def write_formulas(path: Path) -> Path:
+    """openpyxl writes formulas without cached results, and error values as t="e" cells."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "表"
+    ws["B2"] = 5
+    ws["C3"] = "=SUM(B2,1)"
+    ws["D4"] = "#DIV/0!"
+    ws["E5"] = "#REF!"
+    wb.save(path)
+    return path
+
+
+def test_formula_without_cached_value_is_flagged(tmp_path):
+    sheet = read_workbook(write_formulas(tmp_path / "f.xlsx")).sheets[0]
+    assert sheet.formulas_without_value == {parse_a1("C3")}
+    assert parse_a1("C3") not in sheet.cells
+
+
+def test_error_cells_are_flagged(tmp_path):
+    sheet = read_workbook(write_formulas(tmp_path / "e.xlsx")).sheets[0]
+    assert sheet.errors == {parse_a1("D4"), parse_a1("E5")}
+    assert a1_cells(sheet) == {"B2": 5}
+
+
+def test_calculated_formula_is_a_plain_value(tmp_path):
+    wb = xlsxwriter.Workbook(tmp_path / "calc.xlsx")
+    ws = wb.add_worksheet()
+    ws.write_formula("A1", "=1+1", None, 2)
+    ws.write_formula("A2", '=""', None, "")  # a text formula whose result is empty
+    wb.close()
+    sheet = read_workbook(tmp_path / "calc.xlsx").sheets[0]
+    assert a1_cells(sheet) == {"A1": 2} and not sheet.formulas_without_value and not sheet.errors
+
+
+def test_ods_error_cells_are_flagged(converted):
+    sheet = read_workbook(converted["formulas.ods"]).sheets[0]
+    assert {parse_a1("D4"), parse_a1("E5")} <= sheet.errors
+    assert a1_cells(sheet)["C3"] == 6  # LibreOffice calculated it on conversion
+
+
+# -- files that are not workbooks ----------------------------------------------------------------
+
+def png_bytes() -> bytes:
+    """A real 1x1 PNG."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def docx_bytes() -> bytes:
+    """A minimal Word package."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                   'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+                   'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name, content, kind", [
+    ("photo.xlsx", png_bytes(), "图片"),
+    ("扫描件.xls", b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n", "PDF 文件"),
+    ("方案.xlsx", docx_bytes(), "Word 文档"),
+    ("导出.xls", "<html><body><table><tr><td>单位</td></tr></table></body></html>".encode(), "网页"),
+    ("random.xlsx", bytes(range(256)) * 8, "无法识别"),
+])
+def test_not_a_workbook_names_the_kind(tmp_path, name, content, kind):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert kind in expect_error(path, "file.not_workbook")
+
+
+def test_random_bytes_are_not_a_workbook(tmp_path):
+    path = tmp_path / "noise.xlsx"
+    path.write_bytes(os.urandom(4096).replace(b"\x00", b"\x01") + b"\x00")
+    expect_error(path, "file.not_workbook")
+
+
+def test_zero_bytes(tmp_path):
+    (tmp_path / "empty.xlsx").write_bytes(b"")
+    expect_error(tmp_path / "empty.xlsx", "file.empty")
+
+
+def test_truncated_zip_is_corrupt(tmp_path, converted):
+    data = converted["xlsx"].read_bytes()
+    (tmp_path / "cut.xlsx").write_bytes(data[: len(data) // 2])
+    expect_error(tmp_path / "cut.xlsx", "file.corrupt")
+
+
+def test_workbook_with_broken_xml_is_corrupt(tmp_path, converted):
+    rewrite_zip(converted["xlsx"], tmp_path / "broken.xlsx",
+                {"xl/workbook.xml": lambda data: data[: len(data) // 2]})
+    expect_error(tmp_path / "broken.xlsx", "file.corrupt")
+
+
+def test_password_protected_xlsx_is_encrypted(tmp_path, converted):
+    out = io.BytesIO()
+    with converted["xlsx"].open("rb") as fh:
+        msoffcrypto.OfficeFile(fh).encrypt("123456", out)
+    (tmp_path / "secret.xlsx").write_bytes(out.getvalue())
+    expect_error(tmp_path / "secret.xlsx", "file.encrypted")
+
+
+# -- limits, checked before the heavy work ------------------------------------------------------
+
+def test_zip_bomb_by_compression_ratio(tmp_path, converted):
+    zeros = bytes(64 * 1024 * 1024)
+    rewrite_zip(converted["xlsx"], tmp_path / "bomb.xlsx", {"xl/worksheets/sheet1.xml": lambda data: zeros})
+    assert (tmp_path / "bomb.xlsx").stat().st_size < 1024 * 1024
+    assert "压缩比" in expect_error(tmp_path / "bomb.xlsx", "file.zip_bomb")
+
+
+def test_zip_bomb_by_total_inflated_size(tmp_path, converted):
+    message = expect_error(converted["xlsx"], "file.zip_bomb", Limits(max_inflated_bytes=2048))
+    assert "2 KB" in message
+
+
+def test_too_large_names_the_limit(tmp_path, converted):
+    message = expect_error(converted["xlsx"], "file.too_large", Limits(max_file_bytes=1024))
+    assert "1 KB" in message
+
+
+def test_too_many_cells_names_the_limit(tmp_path):
+    wb = xlsxwriter.Workbook(tmp_path / "big.xlsx")
+    ws = wb.add_worksheet()
+    for r in range(40):
+        for c in range(30):
+            ws.write_number(r, c, r * c)
+    wb.close()
+    assert "1,000" in expect_error(tmp_path / "big.xlsx", "file.too_many_cells", Limits(max_cells=1000))
+    assert len(read_workbook(tmp_path / "big.xlsx").sheets[0].cells) == 40 * 30  # zeros are values too
+    csv_path = tmp_path / "big.csv"
+    csv_path.write_text("\n".join(",".join("1" for _ in range(30)) for _ in range(40)), encoding="utf-8")
+    expect_error(csv_path, "file.too_many_cells", Limits(max_cells=1000))
+
+
+@pytest.mark.parametrize("far", ["T1048576", "XFD1048576"])
+def test_values_far_apart_are_refused_before_calamine_allocates(tmp_path, far):
+    # calamine builds a dense rectangle: A1 and XFD1048576 would ask for 17 billion cells and abort.
+    wb = xlsxwriter.Workbook(tmp_path / "far.xlsx", {"constant_memory": True})
+    ws = wb.add_worksheet()
+    ws.write("A1", "单位")
+    ws.write(far, "手滑")
+    wb.close()
+    expect_error(tmp_path / "far.xlsx", "file.too_many_cells")
+
+
+def test_thousands_of_empty_formatted_rows_read_as_few_cells(tmp_path):
+    path = styled_empty_rows(tmp_path / "formatted.xlsx", rows=60000, cols=20)
+    sheet = read_workbook(path).sheets[0]
+    assert a1_cells(sheet) == {"B2": "填报单位", "C3": 7}
+
+
+def styled_empty_rows(path: Path, rows: int, cols: int) -> Path:
+    """Two values, then A1:T60000 all carrying a fill and nothing else, as Excel stores them."""
+    base = path.with_suffix(".base.xlsx")
+    wb = xlsxwriter.Workbook(base)
+    ws = wb.add_worksheet("表")
+    fill = wb.add_format({"bg_color": "#FFFF00"})
+    ws.write("B2", "填报单位", fill)
+    ws.write_number("C3", 7, fill)
+    wb.close()
+    letters = [xlsxwriter.utility.xl_col_to_name(c) for c in range(cols)]
+    empty = "".join(f'<row r="{r}">' + "".join(f'<c r="{col}{r}" s="1"/>' for col in letters) + "</row>"
+                    for r in range(4, rows + 1))
+
+    def fill_rows(data: bytes) -> bytes:
+        xml = data.decode().replace('<dimension ref="B2:C3"/>', f'<dimension ref="A1:{letters[-1]}{rows}"/>')
+        return xml.replace("</sheetData>", empty + "</sheetData>").encode()
+
+    rewrite_zip(base, path, {"xl/worksheets/sheet1.xml": fill_rows})
+    return path
+
+
+# -- no other exception, whatever the bytes -----------------------------------------------------
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(min_value=0, max_value=10_000), noise=st.binary(min_size=1, max_size=64))
+def test_damaged_files_give_a_verdict_never_a_traceback(tmp_path, converted, cut, noise):
+    for source in (converted["xlsx"], converted["xls"]):
+        data = bytearray(source.read_bytes())
+        at = cut % len(data)
+        data[at:at + len(noise)] = noise
+        path = tmp_path / f"damaged{source.suffix}"
+        path.write_bytes(bytes(data))
+        try:
+            read_workbook(path)
+        except ReadError as exc:
+            assert exc.problem.rule in RULES
