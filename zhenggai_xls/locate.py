@@ -552,7 +552,7 @@ def _extract(found: _Found, workbook: Workbook) -> Extract:
             ex.rows = [{k: grid.raw(r, c) for k, c in columns.items()} for r in hit.rows]
             ex.row_numbers = [r + 1 for r in hit.rows]
             if hit.total is not None:
-                ex.total_row = {k: grid.raw(hit.total, c) for k, c in columns.items()}
+                ex.total_row = {k: _typed_total(grid.raw(hit.total, c)) for k, c in columns.items()}
     for f in spec.fields:
         if f.place == "table" or f.key in found.lines or (f.place == "header" and f.role == "unit"):
             continue  # a missing 填报单位 is reported by unit recognition (unit.missing)
@@ -560,6 +560,11 @@ def _extract(found: _Found, workbook: Workbook) -> Extract:
             ex.problems.append(problem("header.missing_field", sheet=sheet, field=f.full_label,
                                        severity=None if f.required else "warning"))
     return ex
+
+
+def _typed_total(raw: RawCell) -> RawCell:
+    """A 合计 cell as the unit typed it: the template's own SUM never calculated counts as not typed."""
+    return RawCell(None, raw.cell) if raw.formula_without_value else raw
 
 
 def has_data(extract: Extract, spec: Spec) -> bool:
