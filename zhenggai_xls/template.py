@@ -79,7 +79,7 @@ def column_width(f: Field) -> float:
     label = text_width(f.label)
     if f.type in ("count", "mark"):
         # Short labels on one line; longer ones wrap to two balanced lines, as on the paper form.
-        return float(label + 2 if label <= 6 else 6 if label <= 8 else 8)
+        return float(max(label + 2, 5) if label <= 6 else 6 if label <= 8 else 8)
     if f.type == "choice":
         longest = max(text_width(c.value) for c in f.choices)
         return float(max(longest + 4, min(label + 2, 12), 6))
