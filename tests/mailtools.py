@@ -21,14 +21,17 @@ from openpyxl import Workbook
 CRLF = b"\r\n"
 
 
-def tiny_xlsx(label: str) -> bytes:
-    """A small real .xlsx whose content differs by `label` (intake only looks at bytes)."""
+def tiny_xlsx(label: str, unit: str = "") -> bytes:
+    """A small real 整改清单 (one problem row) whose bytes differ by `label`; `unit` typed as 填报单位."""
     book = Workbook()
-    book.active["A1"] = "填报单位（盖章）"
-    book.active["B1"] = label
+    sheet = book.active
+    sheet.append(["整改清单"])
+    sheet.append(["填报单位（盖章）", unit or None])
+    sheet.append(["序号", "问题描述", "整改措施", "责任人", "整改时限", "完成情况"])
+    sheet.append(["1", f"{label}：三会一课记录不全", "补齐记录", "张三", "立行立改", "正在推进"])
     out = io.BytesIO()
     book.save(out)
-    # openpyxl stamps the current time into docProps: make the bytes depend on `label` only.
+    # openpyxl stamps the current time into docProps: make the bytes depend on the content only.
     return _restamp(out.getvalue())
 
 
@@ -246,6 +249,7 @@ log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = {internal}
 default_internal_group = {internal_group}
 default_login_user = {login}

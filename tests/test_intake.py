@@ -155,14 +155,19 @@ def test_zip_over_the_inflated_total_and_too_deep_are_refused(tmp_path):
 
 
 def test_oversize_part_is_refused(tmp_path, mbox):
-    big, small = len(tiny_xlsx("第一党支部")), len(tiny_xlsx("第三党支部"))
-    assert small < big  # the labels make the two files differ in size
-    rows = collect([mbox], tmp_path / "inbox", limits=Limits(max_part_bytes=big - 1)).rows
-    refused = {r.filename for r in rows if r.status == "rejected"}
-    assert "第一党支部整改方案备案表.xlsx" in refused
-    assert "第三党支部整改周报表.xlsx" not in refused
-    row = next(r for r in rows if r.filename == "第一党支部整改方案备案表.xlsx")
-    assert "超过上限" in row.reason and row.stored == "" and row.size == big
+    small = tiny_xlsx("小")
+    limits = Limits(max_part_bytes=len(small) + 100)
+    folder = tmp_path / "来件"
+    folder.mkdir()
+    (folder / "大.xlsx").write_bytes(small + os.urandom(200))
+    (folder / "小.xlsx").write_bytes(small)
+    rows = collect([folder], tmp_path / "inbox", limits=limits).rows
+    assert [(r.filename, r.status, r.size) for r in rows] == [("大.xlsx", "rejected", len(small) + 200),
+                                                            ("小.xlsx", "accepted", len(small))]
+    assert "超过上限" in rows[0].reason and rows[0].stored == ""
+    attached = collect([mbox], tmp_path / "inbox2", limits=Limits(max_part_bytes=1000)).rows
+    row = next(r for r in attached if r.filename == "第一党支部整改方案备案表.xlsx")
+    assert row.status == "rejected" and "超过上限" in row.reason and row.stored == "" and row.sha256
 
 
 def test_zip_file_as_a_source_and_gbk_names(tmp_path):
@@ -362,3 +367,63 @@ def test_cli_collect_bad_sources_are_usage_errors(tmp_path):
     with_password = runner.invoke(main, ["collect", "imap://office:hunter2@127.0.0.1/INBOX", "-o", str(tmp_path / "i")])
     assert with_password.exit_code == 2 and "含有密码" in with_password.output
     assert "hunter2" not in with_password.output
+
+
+# -- recognising unit and form (validate) -------------------------------------------------------
+
+def tree_campaign(tmp_path) -> Campaign:
+    tree = OrgTree([
+        Org("D01", "某区委", level="区"),
+        Org("B01", "第一党支部", parent="D01", email="zhangsan@unit1.cn"),
+        Org("B02", "第二党支部", parent="D01", email="b2@unit2.cn"),
+    ])
+    return Campaign(name="t", year=2024, forms={}, orgs=tree, folder=tmp_path)
+
+
+def test_form_and_unit_recognised_from_the_file_before_the_sender(tmp_path):
+    folder = tmp_path / "来件"
+    folder.mkdir()
+    (folder / "a.xlsx").write_bytes(tiny_xlsx("甲", unit="第二党支部"))
+    (folder / "b.xlsx").write_bytes(tiny_xlsx("乙", unit="不在架构里的支部"))
+    (folder / "b 副本.xlsx").write_bytes(tiny_xlsx("乙", unit="不在架构里的支部"))
+    with_tree = collect([folder], tmp_path / "inbox", campaign=tree_campaign(tmp_path)).rows
+    assert [(r.form, r.unit, r.unit_name, r.unit_basis, r.status) for r in with_tree] == [
+        ("ledger", "B02", "第二党支部", "name", "accepted"),
+        ("ledger", "", "", "", "accepted"),
+        ("ledger", "", "", "", "duplicate")]
+    without_tree = collect([folder], tmp_path / "inbox2").rows
+    assert [(r.unit, r.unit_name) for r in without_tree][:2] == [("第二党支部", "第二党支部"),
+                                                                 ("不在架构里的支部", "不在架构里的支部")]
+    book = openpyxl.load_workbook(tmp_path / "inbox" / REGISTER_XLSX)["收件登记"]
+    assert book.cell(row=2, column=9).value == "第二党支部" and book.cell(row=2, column=10).value == "整改清单"
+
+
+def test_files_that_are_no_known_form_are_stored_but_rejected_with_the_reason(tmp_path):
+    folder = tmp_path / "来件"
+    folder.mkdir()
+    (folder / "说明.docx").write_bytes(b"PK\x03\x04 not really a document")
+    (folder / "空白.xlsx").write_bytes(_workbook_bytes([["随便写的表"], ["a", "b"]]))
+    inbox = tmp_path / "inbox"
+    rows = {r.filename: r for r in collect([folder], inbox).rows}
+    assert [r.status for r in rows.values()] == ["rejected", "rejected"]
+    assert all(r.reason and (inbox / r.stored).exists() for r in rows.values())  # the original is kept
+    assert "没有找到任何已知表单" in rows["空白.xlsx"].reason
+    assert "无法打开" in rows["说明.docx"].reason
+
+
+def test_duplicates_show_what_their_first_copy_was_recognised_as(tmp_path, mbox):
+    rows = collect([mbox], tmp_path / "inbox", campaign=tree_campaign(tmp_path)).rows
+    first = rows[0]
+    assert (first.unit, first.unit_basis, first.form) == ("B01", "sender", "ledger")
+    for dup in (r for r in rows if r.duplicate_of == first.no):
+        assert (dup.unit, dup.form) == ("B01", "ledger")
+
+
+def _workbook_bytes(rows) -> bytes:
+    import io
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -305,11 +305,15 @@ def _recognise(inbox: Path, rows: list[IntakeRow], campaign, warnings: list[str]
     for sub in submissions:
         by_path.setdefault(Path(sub.path).resolve(), []).append(sub)
     for row in todo:
-        _apply_submissions(row, by_path.get((inbox / row.stored).resolve(), []))
+        _apply_submissions(row, by_path.get((inbox / row.stored).resolve(), []), with_tree=campaign is not None)
 
 
-def _apply_submissions(row: IntakeRow, subs: list) -> None:
-    """Copy what validate found about one stored file onto its register row."""
+def _apply_submissions(row: IntakeRow, subs: list, with_tree: bool) -> None:
+    """Copy what validate found about one stored file onto its register row.
+
+    With an org tree only a unit found in it counts (a typed name it lacks leaves the unit to
+    the sender's address); without one, the typed name is all there is.
+    """
     if not subs:
         return
     if all(s.rejected for s in subs):
@@ -318,7 +322,7 @@ def _apply_submissions(row: IntakeRow, subs: list) -> None:
         return
     found = [s for s in subs if not s.rejected]
     row.form = ",".join(dict.fromkeys(s.form for s in found if s.form))
-    unit = next((s for s in found if s.unit_code or s.unit_name), None)
+    unit = next((s for s in found if s.unit_code or (s.unit_name and not with_tree)), None)
     if unit is not None:
         row.unit, row.unit_name, row.unit_basis = unit.unit_code or unit.unit_name, unit.unit_name or "", unit.unit_basis
     row.period = next((s.period for s in found if s.period), "") or ""
