@@ -19,6 +19,7 @@ from zhenggai_xls.submission import Submission
 END_OF_DAY = time(23, 59, 59)
 STATS_KEYS = [f.key for f in load_specs()["stats"].table.fields if f.type in ("count", "mark")]
 GRADES = {"好": "grade_good", "较好": "grade_fair", "一般": "grade_average", "较差": "grade_poor"}
+FILING_COLUMNS = ["seq", "category", "problem", "measure", "deadline", "deadline_kind", "contact"]
 CATEGORIES = {"领导班子建设": "leadership", "党员队伍建设": "members", "工作机制建设": "mechanism",
               "工作业绩": "performance", "群众反映": "public"}
 
@@ -89,8 +90,8 @@ def three_meetings_campaign(tree: OrgTree | None = None, folder: Path = Path("."
     return Campaign("三会一课整改", 2023, forms, tree or small_tree(), folder)
 
 
-def _frame(rows: list[dict], first_row: int) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
+def _frame(rows: list[dict], first_row: int, columns: list[str] = ()) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(columns) or None)
     frame["_row"] = range(first_row, first_row + len(rows))
     return frame
 
@@ -109,7 +110,7 @@ def filing_sub(path, unit: str, name: str = "", *, grade="好", opinions=(1, 0, 
              "deadline": pd.Timestamp("2012-09-30"), "deadline_kind": "date", "contact": "张三"}
             for i, (cat, text) in enumerate(focus)]
     return Submission(Path(path), form="filing", sheet="备案表", unit_code=unit, unit_name=name or unit,
-                      unit_basis="name", header=header, rows=_frame(rows, 20), cells=cells,
+                      unit_basis="name", header=header, rows=_frame(rows, 20, FILING_COLUMNS), cells=cells,
                       columns={"seq": "A", "category": "B", "problem": "C", "measure": "D", "deadline": "E",
                                "contact": "F"}, problems=list(problems or []))
 
