@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from .campaign import PRESETS, init_campaign
 from .errors import ZhenggaiError
 from .spec import find_spec, load_specs
 
@@ -59,6 +60,23 @@ def forms(form_id: str | None, as_json: bool) -> None:
             for f in spec.fields:
                 need = "必填" if f.required else ""
                 click.echo(f"    {f.key:<20} {f.full_label:<28} {f.type:<9} {need}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--preset", required=True, type=click.Choice(list(PRESETS)),
+              help="预设：" + "；".join(f"{name} = {p.title}（默认 {p.year} 年）" for name, p in PRESETS.items()))
+@click.option("--year", type=int, help="活动年份；所有截止日期随之平移（周报为该年窗口内的每个周五）。")
+@_friendly
+def init(folder: Path, preset: str, year: int | None) -> None:
+    """新建活动文件夹：活动配置 campaign.yaml、示例组织架构 orgs.xlsx、空白模板 templates/。"""
+    campaign = init_campaign(folder, preset, year)
+    click.echo(f"已新建活动“{campaign.name}”（{campaign.year} 年），文件夹 {folder}：")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        click.echo(f"  {path.relative_to(folder)}")
+    click.echo(f"组织架构：{len(campaign.orgs)} 个组织（示例，请换成本单位的组织架构）。报送要求：")
+    for form, plan in campaign.forms.items():
+        click.echo(f"  {load_specs()[form].title}：{plan.describe()}")
 
 
 
@@ -178,6 +196,65 @@ def validate(paths: tuple[Path, ...], form: str | None, orgs_file: str | None, c
     else:
         click.echo(format_report(subs))
     sys.exit(0 if all(s.valid for s in subs) else 1)
+
+
+def _as_of(ctx, param, value: str | None):
+    """--as-of: 'YYYY-MM-DD' (the end of that day) or 'YYYY-MM-DD HH:MM[:SS]'."""
+    from datetime import datetime, time
+
+    if value is None:
+        return None
+    text = value.strip().replace("T", " ")
+    try:
+        if len(text) == 10:
+            return datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(23, 59, 59))
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"“{value}”不是日期时间，请写成 2012-06-25 或 \"2012-06-25 18:00\"。") from None
+
+
+_AS_OF_HELP = "截至时间，如 2012-06-25（指当天 24 时）或 \"2012-06-25 18:00\"；默认取活动配置的 as_of，否则为现在。"
+
+
+@main.command()
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--campaign", "campaign_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="活动文件夹（campaign.yaml 和组织架构）。")
+@click.option("--level", help="汇总到哪个单位：组织代码或规范全称；默认组织架构的最上级。")
+@click.option("--as-of", "as_of", callback=_as_of, help=_AS_OF_HELP)
+@click.option("--by", type=click.Choice(["督导组", "类型"]), help="另按督导组或组织类型分组小计。")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="汇总表保存为（.xlsx）；默认活动文件夹中的 汇总表.xlsx。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总数字、报送情况和逾期事项。")
+@_friendly
+def rollup(inbox: Path, campaign_dir: Path, level: str | None, as_of, by: str | None, output: Path | None,
+           as_json: bool) -> None:
+    """逐级汇总：校验 INBOX 中的全部报表，按组织架构汇总，生成汇总表（含报送情况、逾期事项和数据来源）。"""
+    from .report import write_summary
+    from .rollup import rollup_inbox
+    from .status import summary_text
+
+    result = rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of, by=by)
+    workbook = write_summary(result, output or campaign_dir / "汇总表.xlsx")
+    if as_json:
+        _echo_json(result.as_json())
+    else:
+        click.echo(summary_text(result, workbook))
+
+
+@main.command()
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--campaign", "campaign_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="活动文件夹（campaign.yaml 和组织架构）。")
+@click.option("--level", help="只看这个单位以下：组织代码或规范全称；默认组织架构的最上级。")
+@click.option("--as-of", "as_of", callback=_as_of, help=_AS_OF_HELP)
+@_friendly
+def status(inbox: Path, campaign_dir: Path, level: str | None, as_of) -> None:
+    """报送情况：每个单位每张表是按时报送、逾期报送、未报送还是未通过校验，最后列出合计。"""
+    from .rollup import rollup_inbox
+    from .status import status_text
+
+    click.echo(status_text(rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of)))
 
 
 if __name__ == "__main__":  # pragma: no cover

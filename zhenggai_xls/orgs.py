@@ -447,8 +447,13 @@ def _aliases(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a.strip() for a in re.split(r"[、,，;；\n]", text) if a.strip()))
 
 
+def parse_level(text: str) -> str | None:
+    """The level a typed word means (党委, 党工委, 支部, 镇 … per sheets/orgs.yaml); None if none."""
+    return _level_words().get(normalize_label(text))
+
+
 def _level(text: str) -> str:
-    return _level_words().get(normalize_label(text), text)
+    return parse_level(text) or text
 
 
 def _is_note(values: list[str]) -> bool:
