@@ -219,10 +219,15 @@ def message_parts(raw: bytes, envelope: Envelope, limits: Limits, prefix: str = 
     """Every attachment of a message, forwarded messages (message/rfc822) included."""
     msg = email.message_from_bytes(raw)
     for index, part in enumerate(msg.walk()):
-        name = filename_of(part)
-        if not _is_attachment(part, name):
+        try:
+            name = filename_of(part)
+            if not _is_attachment(part, name):
+                continue
+            data = part.get_payload(decode=True) or b""
+        except Exception as exc:  # one mangled part must not stop the rest of the mailbox
+            yield Part(envelope, f"{prefix}{index}", f"附件{index}", b"", container,
+                       refused=f"邮件的这一部分无法解析（{type(exc).__name__}），请对方重新发送")
             continue
-        data = part.get_payload(decode=True) or b""
         found = Part(envelope, f"{prefix}{index}", name or _unnamed(part, index), data, container)
         yield from expand(found, limits)
 
