@@ -282,7 +282,7 @@ def rollup(submissions: list[Submission], campaign: Campaign, *, level: str | No
     moment = beijing(as_of or campaign.as_of) or datetime.now(BEIJING).replace(tzinfo=None, microsecond=0)
     units = list(tree.descendants(top.code))
     order = {o.code: i for i, o in enumerate(units)}
-    keys, invalid, set_aside = _place(submissions, campaign, specs, top, order, register_times(register))
+    keys, invalid, set_aside = _place(submissions, campaign, specs, top, order, register_times(register), moment)
     received = {}
     for k in keys.values():
         received.setdefault((k.unit, k.form), set()).add(k.period)
@@ -360,12 +360,20 @@ def _level_org(tree, level: str | None) -> Org:
     return found
 
 
-def _place(submissions, campaign, specs, top, order, times):
-    """Sort files into unit × form × period keys, the invalid list and the set-aside list."""
+def _place(submissions, campaign, specs, top, order, times, as_of: datetime):
+    """Sort files into unit × form × period keys, the invalid list and the set-aside list.
+
+    A file received after as_of is set aside: the roll-up shows the state at as_of.
+    """
     keys: dict[tuple, _Key] = {}
     invalid: list[Submission] = []
     set_aside: list[SetAside] = []
     for sub in sorted(submissions, key=lambda s: str(s.path)):
+        when = received_time(sub, times)
+        if when is not None and when > as_of:
+            set_aside.append(SetAside(sub.path, f"{when:%Y-%m-%d %H:%M} 收到，晚于截至时间 {as_of:%Y-%m-%d %H:%M}，"
+                                                "本次汇总未计入", sub.unit_code, sub.form))
+            continue
         reason, period = _why_not_counted(sub, campaign, specs, top, order)
         if not sub.valid and (sub.unit_code is None or sub.unit_code in order):
             invalid.append(sub)
@@ -373,7 +381,7 @@ def _place(submissions, campaign, specs, top, order, times):
             set_aside.append(SetAside(sub.path, reason, sub.unit_code, sub.form))
         if reason is None:
             key = keys.setdefault((sub.unit_code, sub.form, period), _Key(sub.unit_code, sub.form, period))
-            key.versions.append((received_time(sub, times), sub))
+            key.versions.append((when, sub))
     return keys, invalid, set_aside
 
 

@@ -47,10 +47,10 @@ def file_mtime(path: Path | str) -> datetime | None:
 
 
 def register_times(register: Mapping[Any, Any] | None) -> dict[str, datetime]:
-    """{absolute path text: received time} from a register {path: row | datetime | text}."""
+    """{absolute path text: received time} from a register {path: IntakeRow | dict | datetime | text}."""
     out: dict[str, datetime] = {}
     for path, row in (register or {}).items():
-        value = row.get("received") if isinstance(row, Mapping) else row
+        value = row.get("received") if isinstance(row, Mapping) else getattr(row, "received", row)
         try:
             moment = beijing(value)
         except (TypeError, ValueError):
@@ -175,4 +175,32 @@ def status_text(result) -> str:
     lines.append(f"{result.level.name}（截至 {result.as_of:%Y-%m-%d %H:%M}）：应报 {c['expected']}，"
                  f"已报 {c['reported']}（按时 {c['on_time']}，逾期 {c['late']}），"
                  f"未报送 {c['missing']}，未通过校验 {c['invalid']}")
+    return "\n".join(lines)
+
+
+def summary_text(result, workbook: Path | None = None) -> str:
+    """A few Chinese lines after `rollup`: who reported, per-form coverage, overdue items, the workbook."""
+    from .overdue import status_counts
+    from .spec import load_specs
+
+    specs = load_specs()
+    c = result.counts()
+    lines = [f"汇总单位：{result.level.name}（截至 {result.as_of:%Y-%m-%d %H:%M}）",
+             f"报送情况：应报 {c['expected']}，已报 {c['reported']}（按时 {c['on_time']}，逾期 {c['late']}），"
+             f"未报送 {c['missing']}，未通过校验 {c['invalid']}；被替代的旧版本 {len(result.superseded)} 个，"
+             f"未计入的文件 {len(result.set_aside)} 个。"]
+    for form, fr in result.forms.items():
+        cover = fr.coverage.get(result.level.code)
+        if cover is not None:
+            lines.append(f"  {specs[form].title}：应报 {cover.expected}，已报 {cover.reported}，按时 {cover.on_time}")
+    if result.overdue:
+        n = status_counts(result.overdue)
+        lines.append(f"逾期事项：逾期未完成 {n['overdue']}，逾期完成 {n['done_late']}，临期 {n['due_soon']}，"
+                     f"长期坚持 {n['ongoing']}")
+    if result.conflicts:
+        units = len({x.unit for x in result.conflicts})
+        lines.append(f"注意：{units} 个党支部的备案表与党(工)委统计表数字不一致（{len(result.conflicts)} 处），"
+                     "汇总按备案表计算，详见汇总表。")
+    if workbook is not None:
+        lines.append(f"汇总表：{workbook}")
     return "\n".join(lines)
