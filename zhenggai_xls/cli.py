@@ -41,6 +41,17 @@ def main() -> None:
 
 
 @main.command()
+@click.argument("folder", required=False, default="demo", type=click.Path(file_okay=False))
+@_friendly
+def demo(folder: str) -> None:
+    """生成一个演示活动（FOLDER，默认 ./demo）：组织架构、收到的报表（含逾期、未报、有错误的），并写出汇总表。"""
+    from .demo import build_demo
+
+    for line in build_demo(folder).summary_lines():
+        click.echo(line)
+
+
+@main.command()
 @click.argument("form_id", required=False)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @_friendly
