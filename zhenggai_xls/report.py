@@ -30,12 +30,13 @@ from .orgs import Org
 from .rollup import (OVERDUE_STATUSES, REPORT_STATUSES, Coverage, FormRollup, RollupResult,
                      ReportStatus)
 from .spec import Field, Group, Spec, Table, load_specs
-from .template import (_Formats, _Grid, _page_setup, _write_header_lines, _write_table_header,
-                       column_width, template_metadata, text_width)
+from .template import (LINE_PT, _Formats, _Grid, _page_setup, _write_header_lines, _write_table_header,
+                       column_width, lines_needed, template_metadata)
 
 SUBTOTAL_PREFIX = "小计："  # readers skip rows whose label starts with 小计
 TOTAL_LABEL = "合计"
 MISSING = "未报送"
+VIA_SUMMARY = "由上级汇总表报送"
 UNIT_COLUMN = "单位名称"
 COVERAGE_HEADS = ("应报", "已报", "按时", "报送情况")
 COVERAGE_WIDTHS = (6, 6, 6, 20)
@@ -113,7 +114,7 @@ def write_summary(result: RollupResult, path: Path | str) -> Path:
     specs = load_specs()
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "strings_to_numbers": False})
+                                            "strings_to_numbers": False, "in_memory": True})
         wb.set_properties({"title": f"{result.campaign.name}汇总表", "author": "zhenggai-xls",
                            "company": result.level.name, "created": result.as_of})
         st = _Styles(wb)
@@ -172,15 +173,6 @@ def _print_setup(ws, last_row: int, last_col: int, head_first: int | None, head_
         ws.repeat_rows(head_first, head_last)
     if freeze:
         ws.freeze_panes(*freeze)
-
-
-def _simple_table(ws, st: _Styles, top: int, heads: Sequence[str], widths: Sequence[float]) -> int:
-    """Column widths and one header row at `top`; return the first data row."""
-    for c, (head, width) in enumerate(zip(heads, widths)):
-        ws.set_column(c, c, width)
-        ws.write_string(top, c, head, st["head"])
-    ws.set_row(top, 30)
-    return top + 1
 
 
 def _title(ws, st: _Styles, text: str, last_col: int, sub: str = "") -> int:
@@ -252,11 +244,12 @@ def consolidated_rows(result: RollupResult, fr: FormRollup, specs: dict[str, Spe
                                  f"本级：{own}" if own else ""))
                 walk(org.code)
             elif org.code in fr.units:
-                rows.append(_Row("unit", org, fr.units[org.code], None,
-                                 _status_words(by_unit, org.code, sources, True)))
-            else:
-                words = _status_words(by_unit, org.code, sources, False)
-                rows.append(_Row("missing", org, None, None, words or MISSING))
+                words = _status_words(by_unit, org.code, sources, True)
+                if words in (MISSING, "未通过校验"):  # its own file is not there: its figures came by a summary
+                    words = VIA_SUMMARY
+                rows.append(_Row("unit", org, fr.units[org.code], None, words))
+            elif any((org.code, form) in by_unit for form in sources):  # expected, nothing counted
+                rows.append(_Row("missing", org, None, None, _status_words(by_unit, org.code, sources, False)))
 
     walk(result.level.code)
     return rows
@@ -322,8 +315,8 @@ def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec
     for c, head in enumerate(COVERAGE_HEADS):
         g.put(head_top, cov0 + c, row - 1, cov0 + c, head, g.fmt("header"))
     for i, r in enumerate(consolidated_rows(result, fr, load_specs())):
-        _form_row(ws, st, row + i, r, fields, cov0)
-        g.height(row + i, 20)
+        label = _form_row(ws, st, row + i, r, fields, cov0)
+        g.height(row + i, max(20, lines_needed(label, widths[0]) * LINE_PT + 6))
         end = row + i
     g.finish()
     note = end + 1
@@ -344,13 +337,15 @@ def _fill_report_date(g: _Grid, ws, result: RollupResult) -> None:
             ws.write_datetime(block.r0, block.c0, day, g.fmt("head_fixed", num_format="yyyy-mm-dd"))
 
 
-def _form_row(ws, st: _Styles, r: int, row: _Row, fields: Sequence[Field], cov0: int) -> None:
+def _form_row(ws, st: _Styles, r: int, row: _Row, fields: Sequence[Field], cov0: int) -> str:
+    """Write one consolidated row; return its label (the row height depends on it)."""
     kind = row.kind
     text_fmt, num_fmt = {
         "total": (st["total_text"], st["total_num"]), "subtotal": (st["sub_text"], st["sub_num"]),
         "unit": (st["text"], st["num"]), "missing": (st["missing_text"], st["missing_num"]),
     }[kind]
-    label = {"total": TOTAL_LABEL, "subtotal": SUBTOTAL_PREFIX + row.org.name}.get(kind, row.org.name)
+    short = row.org.aliases[0] if row.org.aliases else row.org.name
+    label = {"total": TOTAL_LABEL, "subtotal": SUBTOTAL_PREFIX + short}.get(kind, row.org.name)
     ws.write_string(r, 0, label, text_fmt)
     for c, f in enumerate(fields[1:], 1):
         value = (row.figures or {}).get(f.key) if kind != "missing" else None
@@ -369,6 +364,7 @@ def _form_row(ws, st: _Styles, r: int, row: _Row, fields: Sequence[Field], cov0:
     word_fmt = st["missing_word"] if kind == "missing" or plain.startswith((MISSING, "未通过")) else \
         st["late_word"] if plain.startswith("逾期") else st["center"]
     ws.write_string(r, cov0 + 3, words, word_fmt)
+    return label
 
 
 # ---------------------------------------------------------------- cover
@@ -452,6 +448,72 @@ def _extra_sheets(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec])
     return names
 
 
+class _List:
+    """A list sheet: title, one header row, rows whose height fits their wrapped text."""
+
+    def __init__(self, wb, st: _Styles, name: str, title: str, heads: Sequence[str], widths: Sequence[float],
+                 sub: str = ""):
+        self.ws = wb.add_worksheet(name)
+        self.st = st
+        self.widths = list(widths)
+        self.last_col = len(widths) - 1
+        for c, w in enumerate(widths):
+            self.ws.set_column(c, c, w)
+        self.head = _title(self.ws, st, title, self.last_col, sub)
+        self.row = self.heads(heads)
+
+    def heads(self, heads: Sequence[str]) -> int:
+        """A header row at the current position; return the next row."""
+        row = getattr(self, "row", self.head)
+        for c, head in enumerate(heads):
+            self.ws.write_string(row, c, head, self.st["head"])
+        self.ws.set_row(row, 30)
+        self.row = row + 1
+        return self.row
+
+    def add(self, values: Sequence[object], styles: Sequence[str]) -> None:
+        """One row: text as text, numbers as numbers, times as times; blank for None."""
+        lines = 1
+        for c, (value, style) in enumerate(zip(values, styles)):
+            fmt = self.st[style]
+            if value is None or value == "":
+                self.ws.write_blank(self.row, c, None, fmt)
+            elif isinstance(value, (datetime, date)):
+                _write_time(self.ws, self.row, c, value, self.st["time"], fmt)
+            elif isinstance(value, (int, float)):
+                self.ws.write_number(self.row, c, value, fmt)
+            else:
+                self.ws.write_string(self.row, c, str(value), fmt)
+                lines = max(lines, lines_needed(str(value), self.widths[c]))
+        self.ws.set_row(self.row, max(20, lines * LINE_PT + 6))
+        self.row += 1
+
+    def none(self) -> None:
+        """A '（无）' row, so an empty list reads as checked."""
+        self.ws.merge_range(self.row, 0, self.row, self.last_col, "", self.st["center"])
+        self.ws.write_string(self.row, 0, "（无）", self.st["center"])
+        self.row += 1
+
+    def block(self, title: str, heads: Sequence[str]) -> None:
+        """A titled sub-table below what is there."""
+        self.row += 1
+        self.ws.merge_range(self.row, 0, self.row, self.last_col, "", self.st["value"])
+        self.ws.write_string(self.row, 0, title, self.st["value"])
+        self.row += 1
+        self.heads(heads)
+
+    def finish(self, colour_col: int | None = None, first: int | None = None, last: int | None = None,
+               autofilter: bool = False) -> str:
+        """Colours, filter, frozen header and print set-up; return the sheet's name."""
+        head = self.head
+        if colour_col is not None:
+            _row_colours(self.ws, self.st, first, last, self.last_col, colour_col)
+        if autofilter:
+            self.ws.autofilter(head, 0, max(self.row - 1, head), self.last_col)
+        _print_setup(self.ws, max(self.row - 1, head), self.last_col, head, head, (head + 1, 1))
+        return self.ws.name
+
+
 def _row_colours(ws, st: _Styles, first: int, last: int, last_col: int, col: int) -> None:
     """Red for 未报送 / 逾期未完成, yellow for 逾期报送 / 临期, orange for 未通过校验 (column `col`)."""
     if last < first:
@@ -464,235 +526,157 @@ def _row_colours(ws, st: _Styles, first: int, last: int, last_col: int, col: int
                                                           "format": st.fill(colour)})
 
 
+def _names(result: RollupResult) -> dict[str, str]:
+    return {o.code: o.name for o in [result.level, *result.units]}
+
+
+def _title_of(specs: dict[str, Spec], form: str | None) -> str:
+    return specs[form].title if form in specs else _text(form)
+
+
 def _status_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec]) -> str:
-    ws = wb.add_worksheet(SHEETS["status"])
-    heads = ("单位", "上级组织", "表单", "周期", "截止时间", "报送情况", "收到时间", "文件名")
-    widths = (30, 24, 18, 11, 16, 16, 16, 36)
-    row = _title(ws, st, "报送情况", len(heads) - 1, _as_of_line(result))
-    head = row
-    row = _simple_table(ws, st, head, heads, widths)
+    sheet = _List(wb, st, SHEETS["status"], "报送情况",
+                  ("单位", "上级组织", "表单", "周期", "截止时间", "报送情况", "收到时间", "文件名"),
+                  (30, 28, 20, 11, 16, 14, 16, 40), _as_of_line(result))
     tree = result.campaign.orgs
-    for i, s in enumerate(result.statuses):
-        r = row + i
+    first = sheet.row
+    for s in result.statuses:
         parent = tree.get(s.unit).parent
-        ws.write_string(r, 0, s.unit_name, st["text"])
-        ws.write_string(r, 1, tree.get(parent).name if parent else "", st["text"])
-        ws.write_string(r, 2, specs[s.form].title if s.form in specs else s.form, st["text"])
-        ws.write_string(r, 3, _text(s.period), st["center"])
-        _write_time(ws, r, 4, s.deadline, st["time"], st["center"])
-        ws.write_string(r, 5, s.words, st["center"])
-        _write_time(ws, r, 6, s.received, st["time"], st["center"])
-        ws.write_string(r, 7, _file_name(s.file), st["text"])
-    last = row + len(result.statuses) - 1
-    _row_colours(ws, st, row, last, len(heads) - 1, 5)
-    ws.autofilter(head, 0, max(last, head), len(heads) - 1)
-    _print_setup(ws, max(last, head), len(heads) - 1, head, head, (head + 1, 1))
-    return SHEETS["status"]
+        sheet.add((s.unit_name, tree.get(parent).name if parent else "", _title_of(specs, s.form), s.period,
+                   s.deadline, s.words, s.received, _file_name(s.file)),
+                  ("text", "text", "text", "center", "center", "center", "center", "text"))
+    return sheet.finish(5, first, sheet.row - 1, autofilter=True)
 
 
 def _overdue_sheet(wb, st: _Styles, result: RollupResult) -> str:
-    ws = wb.add_worksheet(SHEETS["overdue"])
-    heads = ("单位", "问题", "责任领导", "整改时限", "状态", "天数", "文件名", "行")
-    widths = (26, 48, 10, 16, 11, 12, 30, 6)
-    row = _title(ws, st, "逾期事项", len(heads) - 1, _as_of_line(result))
-    head = row
-    row = _simple_table(ws, st, head, heads, widths)
-    for i, item in enumerate(result.overdue):
-        r = row + i
-        ws.write_string(r, 0, item.unit_name, st["text"])
-        ws.write_string(r, 1, item.item, st["text"])
-        ws.write_string(r, 2, item.leader, st["center"])
-        ws.write_string(r, 3, item.deadline_text, st["center"])
-        ws.write_string(r, 4, OVERDUE_STATUSES[item.status], st["center"])
-        ws.write_string(r, 5, _days_words(item.status, item.days), st["center"])
-        ws.write_string(r, 6, _file_name(item.file), st["text"])
-        ws.write_number(r, 7, item.row, st["num"])
-    last = row + len(result.overdue) - 1
+    sheet = _List(wb, st, SHEETS["overdue"], "逾期事项",
+                  ("单位", "问题", "责任领导", "整改时限", "状态", "天数", "文件名", "行"),
+                  (28, 46, 10, 14, 11, 11, 34, 6), _as_of_line(result))
+    first = sheet.row
+    for item in result.overdue:
+        sheet.add((item.unit_name, item.item, item.leader, item.deadline_text, OVERDUE_STATUSES[item.status],
+                   _days_words(item.status, item.days), _file_name(item.file), item.row),
+                  ("text", "text", "center", "center", "center", "center", "text", "num"))
     if not result.overdue:
-        last = _none_row(ws, st, row, len(heads) - 1) - 1
-    _row_colours(ws, st, row, last, len(heads) - 1, 4)
-    _print_setup(ws, max(last, head), len(heads) - 1, head, head, (head + 1, 1))
-    return SHEETS["overdue"]
+        sheet.none()
+    return sheet.finish(4, first, sheet.row - 1)
 
 
 def _days_words(status: str, days: int) -> str:
+    """逾期 N 天 / 剩 N 天 / 晚 N 天完成 / — (长期坚持)."""
     if status == "ongoing":
         return "—"
-    if status == "due_soon" or days < 0:
-        return f"剩 {-days} 天" if days <= 0 else f"逾期 {days} 天"
-    return f"逾期 {days} 天" if status == "overdue" else f"晚 {days} 天完成"
+    if status == "done_late":
+        return f"晚 {days} 天完成"
+    return f"逾期 {days} 天" if days > 0 else f"剩 {-days} 天"
 
 
 def _self_check_sheet(wb, st: _Styles, result: RollupResult) -> str:
-    ws = wb.add_worksheet(SHEETS["self_check"])
-    heads = ("单位", "自查项目", "问题数", "存在问题", "文件名", "行")
-    widths = (28, 30, 8, 50, 30, 6)
-    names = {o.code: o.name for o in [result.level, *result.units]}
-    row = _title(ws, st, "自查发现的问题", len(heads) - 1, _as_of_line(result))
-    head = row
-    row = _simple_table(ws, st, head, heads, widths)
+    names = _names(result)
+    sheet = _List(wb, st, SHEETS["self_check"], "自查发现的问题",
+                  ("单位", "自查项目", "问题数", "存在问题", "文件名", "行"), (28, 30, 8, 50, 30, 6),
+                  _as_of_line(result))
     for f in result.findings:
-        ws.write_string(row, 0, names.get(f.unit, f.unit), st["text"])
-        ws.write_string(row, 1, f.item, st["text"])
-        ws.write_number(row, 2, f.problem_count, st["num"])
-        ws.write_string(row, 3, f.problems, st["text"])
-        ws.write_string(row, 4, _file_name(f.file), st["text"])
-        ws.write_string(row, 5, _text(f.row), st["center"])
-        row += 1
-    row += 1
-    ws.merge_range(row, 0, row, len(heads) - 1, "", st["title"])
-    ws.write_string(row, 0, "“三会一课”未达到规定次数的单位", st["subtitle"])
-    row = _simple_table(ws, st, row + 1, ("单位", "栏目", "单元格", "情况"), widths[:4])
+        sheet.add((names.get(f.unit, f.unit), f.item, f.problem_count, f.problems, _file_name(f.file), f.row),
+                  ("text", "text", "num", "text", "text", "num"))
+    if not result.findings:
+        sheet.none()
+    sheet.block("“三会一课”未达到规定次数的单位", ("单位", "栏目", "单元格", "情况"))
     for unit, p in result.shortfalls:
-        ws.write_string(row, 0, names.get(unit, unit), st["text"])
-        ws.write_string(row, 1, _text(p.field), st["text"])
-        ws.write_string(row, 2, _text(p.cell), st["center"])
-        ws.write_string(row, 3, p.message, st["missing_text"])
-        row += 1
-    _print_setup(ws, row, len(heads) - 1, head, head, (head + 1, 1))
-    return SHEETS["self_check"]
+        sheet.add((names.get(unit, unit), p.field, p.cell, p.message), ("text", "text", "center", "missing_text"))
+    if not result.shortfalls:
+        sheet.none()
+    return sheet.finish()
 
 
 def _weekly_sheet(wb, st: _Styles, result: RollupResult) -> str:
-    ws = wb.add_worksheet(SHEETS["weekly"])
     periods = sorted({p for rates in result.weekly_rates.values() for p in rates})
-    heads = ("单位", *periods)
-    row = _title(ws, st, "整改完成率（已完成 / 问题数）", len(heads) - 1, _as_of_line(result))
-    head = row
-    row = _simple_table(ws, st, head, heads, (30, *[11] * len(periods)))
-    tree = result.campaign.orgs
-    order = [result.level, *result.units]
+    sheet = _List(wb, st, SHEETS["weekly"], "整改完成率（已完成 / 问题数）", ("单位", *periods),
+                  (30, *[11] * len(periods)), _as_of_line(result))
+    ws, tree = sheet.ws, result.campaign.orgs
     charted = []
-    for org in order:
+    for org in [result.level, *result.units]:
         rates = result.weekly_rates.get(org.code)
         if rates is None:
             continue
         top = org.code == result.level.code or _is_intermediate(tree, org)
-        ws.write_string(row, 0, org.name, st["sub_text"] if top else st["text"])
+        if top:
+            charted.append(sheet.row)
+        ws.write_string(sheet.row, 0, org.name, st["sub_text"] if top else st["text"])
         for c, p in enumerate(periods, 1):
             value = rates.get(p)
             if value is None:
-                ws.write_blank(row, c, None, st["pct"])
+                ws.write_blank(sheet.row, c, None, st["pct"])
             else:
-                ws.write_number(row, c, value, st["pct"])
-        if top:
-            charted.append(row)
-        row += 1
-    last = row - 1
+                ws.write_number(sheet.row, c, value, st["pct"])
+        sheet.row += 1
     if periods and charted:
         chart = wb.add_chart({"type": "line"})
         for r in charted[:12]:
-            chart.add_series({"name": [ws.name, r, 0], "categories": [ws.name, head, 1, head, len(periods)],
+            chart.add_series({"name": [ws.name, r, 0], "categories": [ws.name, sheet.head, 1, sheet.head, len(periods)],
                               "values": [ws.name, r, 1, r, len(periods)], "marker": {"type": "circle"}})
         chart.set_title({"name": "整改完成率趋势", "name_font": {"name": "宋体", "size": 12}})
         chart.set_y_axis({"num_format": "0%", "min": 0, "max": 1, "major_gridlines": {"visible": True}})
         chart.set_legend({"position": "bottom", "font": {"name": "宋体"}})
         chart.set_size({"width": 760, "height": 340})
-        ws.insert_chart(row + 1, 0, chart)
-        last = row + 18
-    _print_setup(ws, last, max(len(heads) - 1, 8), head, head, (head + 1, 1))
-    return SHEETS["weekly"]
+        ws.insert_chart(sheet.row + 1, 0, chart)
+        sheet.row += 19
+    sheet.last_col = max(sheet.last_col, 8)  # the chart is wider than a few week columns
+    return sheet.finish()
 
 
 def _rejected_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec]) -> str:
-    ws = wb.add_worksheet(SHEETS["rejected"])
-    heads = ("文件名", "单位", "表单", "工作表", "单元格", "栏目", "填写内容", "问题")
-    widths = (30, 24, 14, 12, 8, 20, 16, 52)
-    names = {o.code: o.name for o in [result.level, *result.units]}
-    row = _title(ws, st, "未通过校验的报表", len(heads) - 1, _as_of_line(result))
-    head = row
-    row = _simple_table(ws, st, head, heads, widths)
+    names = _names(result)
+    sheet = _List(wb, st, SHEETS["rejected"], "未通过校验的报表",
+                  ("文件名", "单位", "表单", "工作表", "单元格", "栏目", "填写内容", "问题"),
+                  (32, 26, 16, 14, 16, 22, 14, 50), _as_of_line(result))
     for sub in result.invalid:
-        form = specs[sub.form].title if sub.form in specs else ""
         unit = sub.unit_name or names.get(sub.unit_code or "", "")
         for p in [p for p in sub.problems if p.severity == "error"] or sub.problems:
-            values = (_file_name(sub.path), unit, form, _text(p.sheet), _text(p.cell), _text(p.field),
-                      _text(p.value), p.message)
-            for c, v in enumerate(values):
-                ws.write_string(row, c, v, st["text"] if c in (0, 1, 5, 6, 7) else st["center"])
-            row += 1
+            sheet.add((_file_name(sub.path), unit, _title_of(specs, sub.form), p.sheet, p.cell, p.field, p.value,
+                       p.message), ("text", "text", "text", "center", "center", "text", "text", "text"))
     if not result.invalid:
-        row = _none_row(ws, st, row, len(heads) - 1)
-    row = _block(ws, st, row + 1, "被替代的旧版本（同一单位后来又报送了新版本，只计入最新一份）",
-                 ("文件名", "单位", "表单", "周期", "收到时间", "以此文件为准"), len(heads) - 1)
+        sheet.none()
+    sheet.block("被替代的旧版本（同一单位后来又报送了新版本，只计入最新一份）",
+                ("文件名", "单位", "表单", "周期", "收到时间", "以此文件为准"))
     for s in result.superseded:
-        ws.write_string(row, 0, _file_name(s.file), st["text"])
-        ws.write_string(row, 1, names.get(s.unit, s.unit), st["text"])
-        ws.write_string(row, 2, specs[s.form].title if s.form in specs else s.form, st["text"])
-        ws.write_string(row, 3, _text(s.period), st["center"])
-        _write_time(ws, row, 4, s.received, st["time"], st["center"])
-        ws.write_string(row, 5, _file_name(s.by), st["text"])
-        row += 1
+        sheet.add((_file_name(s.file), names.get(s.unit, s.unit), _title_of(specs, s.form), s.period, s.received,
+                   _file_name(s.by)), ("text", "text", "text", "center", "center", "text"))
     if not result.superseded:
-        row = _none_row(ws, st, row, 5)
-    row = _block(ws, st, row + 1, "未计入汇总的文件", ("文件名", "单位", "表单", "原因"), len(heads) - 1)
+        sheet.none()
+    sheet.block("未计入汇总的文件", ("文件名", "单位", "表单", "原因"))
     for s in result.set_aside:
-        ws.write_string(row, 0, _file_name(s.file), st["text"])
-        ws.write_string(row, 1, names.get(s.unit or "", s.unit or ""), st["text"])
-        ws.write_string(row, 2, specs[s.form].title if s.form in specs else _text(s.form), st["text"])
-        ws.write_string(row, 3, s.reason, st["text"])
-        row += 1
+        sheet.add((_file_name(s.file), names.get(s.unit or "", s.unit), _title_of(specs, s.form), s.reason),
+                  ("text", "text", "text", "text"))
     if not result.set_aside:
-        row = _none_row(ws, st, row, 3)
-    if result.conflicts:
-        row = _block(ws, st, row + 1, "同一党支部两种途径报送的数字不一致（以党支部本身的报表为准）",
-                     ("单位", "栏目", "本单位报表", "汇总表中", "本单位文件", "汇总表文件", "单元格"), len(heads) - 1)
-        for k in result.conflicts:
-            values = (names.get(k.unit, k.unit), k.label, str(k.source_value), str(k.summary_value),
-                      _file_name(k.source_file), _file_name(k.summary_file), _text(k.summary_cell))
-            for c, v in enumerate(values):
-                ws.write_string(row, c, v, st["text"])
-            row += 1
-    _print_setup(ws, row, len(heads) - 1, head, head, (head + 1, 1))
-    return SHEETS["rejected"]
-
-
-def _none_row(ws, st: _Styles, row: int, last_col: int) -> int:
-    """A '（无）' row under an empty sub-table, so an empty list reads as checked; the next row."""
-    ws.merge_range(row, 0, row, last_col, "", st["center"])
-    ws.write_string(row, 0, "（无）", st["center"])
-    return row + 1
-
-
-def _block(ws, st: _Styles, row: int, title: str, heads: Sequence[str], last_col: int) -> int:
-    """A titled sub-table on a sheet; return its first data row."""
-    ws.merge_range(row, 0, row, last_col, "", st["key"])
-    ws.write_string(row, 0, title, st["value"])
-    for c, head in enumerate(heads):
-        ws.write_string(row + 1, c, head, st["head"])
-    return row + 2
+        sheet.none()
+    sheet.block("同一党支部两种途径报送的数字不一致（以党支部本身的报表为准）",
+                ("单位", "栏目", "本单位报表", "汇总表中", "单元格", "本单位文件", "汇总表文件"))
+    for k in result.conflicts:
+        sheet.add((names.get(k.unit, k.unit), k.label, k.source_value, k.summary_value, k.summary_cell,
+                   _file_name(k.source_file), _file_name(k.summary_file)),
+                  ("text", "text", "num", "num", "center", "text", "text"))
+    if not result.conflicts:
+        sheet.none()
+    return sheet.finish()
 
 
 def _source_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec]) -> str:
-    ws = wb.add_worksheet(SHEETS["source"])
-    heads = ("单位", "计入表单", "栏目", "数值", "来源文件", "来源表单", "工作表", "单元格")
-    widths = (28, 16, 28, 7, 34, 14, 16, 14)
-    names = {o.code: o.name for o in [result.level, *result.units]}
-    row = _title(ws, st, "数字来源", len(heads) - 1, _as_of_line(result))
-    head = row
-    row = _simple_table(ws, st, head, heads, widths)
+    names = _names(result)
+    sheet = _List(wb, st, SHEETS["source"], "数字来源",
+                  ("单位", "计入表单", "栏目", "数值", "来源文件", "来源表单", "工作表", "单元格"),
+                  (28, 18, 28, 7, 36, 16, 18, 14), _as_of_line(result))
     for p in result.provenance:
-        spec = specs.get(p.form)
         fr = result.forms.get(p.form)
         figures = (fr.by_period.get(p.period, {}).get(p.unit) if fr and p.period else None) \
             or (fr.own.get(p.unit) if fr else None) or {}
         for key, cells in p.cells.items():
-            ws.write_string(row, 0, names.get(p.unit, p.unit), st["text"])
-            ws.write_string(row, 1, spec.title if spec else p.form, st["text"])
-            ws.write_string(row, 2, _label(spec, key), st["text"])
-            if key in figures:
-                ws.write_number(row, 3, figures[key], st["num"])
-            else:
-                ws.write_blank(row, 3, None, st["num"])
-            ws.write_string(row, 4, _file_name(p.file), st["text"])
-            source = specs.get(p.source_form)
-            ws.write_string(row, 5, source.title if source else p.source_form, st["text"])
-            ws.write_string(row, 6, _text(p.sheet), st["text"])
-            ws.write_string(row, 7, cells, st["center"])
-            row += 1
-    ws.autofilter(head, 0, max(row - 1, head), len(heads) - 1)
-    _print_setup(ws, max(row - 1, head), len(heads) - 1, head, head, (head + 1, 1))
-    return SHEETS["source"]
+            sheet.add((names.get(p.unit, p.unit), _title_of(specs, p.form), _label(specs.get(p.form), key),
+                       figures.get(key), _file_name(p.file), _title_of(specs, p.source_form), p.sheet, cells),
+                      ("text", "text", "text", "num", "text", "text", "text", "center"))
+    if not result.provenance:
+        sheet.none()
+    return sheet.finish(autofilter=True)
 
 
 def _label(spec: Spec | None, key: str) -> str:
