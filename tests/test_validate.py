@@ -106,7 +106,7 @@ def inbox(tmp_path_factory) -> Path:
 def run_json(*args: str) -> tuple[int, dict]:
     result = CliRunner().invoke(main, ["validate", "--json", *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, json.loads(result.output)
+    return result.exit_code, json.loads(result.stdout)  # stdout holds the JSON only
 
 
 def by_name(doc: dict) -> dict[str, dict]:
@@ -181,6 +181,19 @@ def test_own_outputs_and_lock_files_are_skipped(inbox):
     names = {p.name for p in expand_paths([inbox])}
     assert "~$模板填报.xlsx" not in names and "收件登记.xlsx" not in names and "模板填报_反馈.xlsx" not in names
     assert is_own_output(Path(".DS_Store")) and not is_own_output(Path("反馈意见.xlsx"))
+
+
+def test_feedback_copies_for_files_with_problems(inbox, tmp_path):
+    before = (inbox / "手工填报.xlsx").read_bytes()
+    result = CliRunner().invoke(main, ["validate", "--json", "--feedback", str(tmp_path / "反馈"), str(inbox)])
+    assert result.exit_code == 1 and json.loads(result.stdout)["files"]
+    written = {p.name for p in (tmp_path / "反馈").rglob("*.xlsx")}
+    assert "手工填报_反馈.xlsx" in written
+    assert not {"照片_反馈.xlsx", "空文件_反馈.xlsx", "模板填报_反馈.xlsx"} & written  # not workbooks / valid
+    assert (inbox / "手工填报.xlsx").read_bytes() == before
+    book = openpyxl.load_workbook(tmp_path / "反馈" / "手工填报_反馈.xlsx")
+    assert book.sheetnames[0] == "问题清单"
+    assert book["统计表"]["O10"].comment is not None
 
 
 # ---------------------------------------------------------------- blank templates

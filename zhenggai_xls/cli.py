@@ -182,7 +182,7 @@ def validate(paths: tuple[Path, ...], form: str | None, orgs_file: str | None, c
     """校验报回的表格（PATHS 可为文件或文件夹）；全部通过时退出码为 0，有错误为 1。"""
     from .campaign import load_campaign
     from .orgs import load_orgs
-    from .validate import expand_paths, format_report, per_file, report_json, validate_paths
+    from .validate import expand_paths, format_report, report_json, validate_paths, write_feedback_copies
 
     campaign = load_campaign(campaign_dir) if campaign_dir else None
     orgs = load_orgs(orgs_file) if orgs_file else None
@@ -195,13 +195,10 @@ def validate(paths: tuple[Path, ...], form: str | None, orgs_file: str | None, c
     else:
         subs = validate_paths(files, form=form, orgs=orgs, campaign=campaign)
     if feedback_dir is not None:
-        from .feedback import write_feedback
-
-        for sub in per_file(subs):
-            try:
-                write_feedback(sub, feedback_dir)
-            except ZhenggaiError as exc:
-                click.echo(f"{sub.path}：未能生成反馈表（{exc}）", err=True)
+        written, notes = write_feedback_copies(subs, feedback_dir)
+        for note in notes:
+            click.echo(note, err=True)
+        click.echo(f"已生成 {len(written)} 份反馈表，保存在 {feedback_dir}。", err=True)
     if as_json:
         _echo_json(report_json(subs))
     else:

@@ -308,3 +308,27 @@ def per_file(submissions: list[Submission]) -> list[Submission]:
                                           unit_name=sub.unit_name, rejected=sub.rejected)
         merged[sub.path].problems.extend(sub.problems)
     return list(merged.values())
+
+
+# Problems meaning the file is no workbook at all: there is nothing to mark up.
+UNREADABLE = frozenset({"file.empty", "file.not_workbook", "file.corrupt", "file.encrypted", "file.too_large",
+                        "file.too_many_cells", "file.zip_bomb"})
+
+
+def write_feedback_copies(submissions: list[Submission], out_dir: Path | str) -> tuple[list[Path], list[str]]:
+    """A marked copy of every readable file with problems; (paths written, notes on files that got none)."""
+    from .feedback import feedback_path, write_feedback
+
+    written: list[Path] = []
+    notes: list[str] = []
+    for sub in per_file(submissions):
+        if any(p.rule in UNREADABLE for p in sub.problems):
+            continue
+        target_dir = Path(out_dir)
+        if feedback_path(sub, target_dir) in written:  # 报表.xlsx and 报表.xls from two folders
+            target_dir = target_dir / sub.path.suffix.lstrip(".")
+        try:
+            written.append(write_feedback(sub, target_dir))
+        except Exception as exc:  # noqa: BLE001 — one file's copy failing never stops the others
+            notes.append(f"{sub.path}：未能生成反馈表（{exc}）")
+    return written, notes
