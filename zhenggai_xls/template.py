@@ -138,7 +138,7 @@ _STYLES: dict[str, dict] = {
     "label": {"border": 1, "align": "center", "text_wrap": True},
     "section": {"border": 1, "align": "center", "text_wrap": True, "bold": True},
     "preset": {"border": 1, "align": "left", "indent": 1, "text_wrap": True, "bg_color": "#F2F2F2"},
-    "fixed": {"border": 1, "align": "left", "text_wrap": True, "bold": True},
+    "fixed": {"border": 1, "align": "left", "indent": 1, "text_wrap": True, "bold": True},
     "total": {"border": 1, "align": "center", "bold": True, "bg_color": "#F2F2F2", "num_format": "0"},
     "input": {"border": 1, "locked": False, "text_wrap": True},
     "note": {"align": "left", "valign": "top", "text_wrap": True, "font_size": 10},
@@ -381,6 +381,16 @@ def _draw_table_kind(g: _Grid, spec: Spec, unit: Org | None, preset: Sequence[st
     g.ws.freeze_panes(row, 1 if first_col_is_name else 0)
     g.ws.repeat_rows(head_top, row - 1)
     return {"last_row": _write_notes(g, spec, end, n - 1), "last_col": n - 1}
+
+
+def _table_widths(table: Table, names: Sequence[str] | None) -> list[float]:
+    """Column widths of a table sheet; the name column widened to fit preset names on one line."""
+    widths = [column_width(f) for f in table.fields]
+    names = list(names or table.rows)
+    if names:
+        i = [f.key for f in table.fields].index(_label_key(table))
+        widths[i] = max(widths[i], min(max(text_width(n) for n in names) + 3, 44))
+    return widths
 
 
 def _write_notes(g: _Grid, spec: Spec, row: int, last_col: int) -> int:
@@ -645,7 +655,7 @@ def describe_rule(rule: Rule, spec: Spec) -> str:
 def _write_guide(wb: xlsxwriter.Workbook, fmt: _Formats, spec: Spec) -> None:
     """The 填表说明 sheet: every field's requirement and every rule, printable."""
     ws = wb.add_worksheet(GUIDE_SHEET)
-    g = _Grid(ws, fmt, [6.0, 30.0, 70.0])
+    g = _Grid(ws, fmt, [6.0, 38.0, 64.0])
     g.put(0, 0, 0, 2, f"{spec.title}填表说明", fmt("title"), pad=12)
     row = 1
     if spec.description:
@@ -710,7 +720,7 @@ def write_template(spec: Spec, path: Path | str, unit: Org | None = None,
         fmt = _Formats(wb)
         ws = wb.add_worksheet(sheet_name(spec.title))
         if spec.kind == "table":
-            g = _Grid(ws, fmt, [column_width(f) for f in spec.table.fields])
+            g = _Grid(ws, fmt, _table_widths(spec.table, unit_rows))
             extent = _draw_table_kind(g, spec, unit, unit_rows)
         else:
             widths, has_sub = _form_columns(spec)
