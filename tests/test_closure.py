@@ -98,3 +98,27 @@ def test_totals_are_path_independent_and_no_row_is_lost_or_doubled(drawn, data):
     cover = mixed.forms["stats"].coverage["D"]
     assert (cover.expected, cover.reported) == (sum(map(len, committees.values())), len(filed))
     assert cover.on_time <= cover.reported <= cover.expected
+
+
+def test_committee_summary_workbooks_read_back_give_the_district_totals(tmp_path):
+    """Real files: each committee's summary workbook, validated as a stats submission, rolls up to
+    exactly the district's figures from the branches' own 备案表."""
+    from datetime import datetime
+
+    from zhenggai_xls.demo import build_demo
+    from zhenggai_xls.report import write_summary
+    from zhenggai_xls.validate import validate_paths
+
+    demo = build_demo(tmp_path / "demo")
+    campaign, as_of = demo.campaign, datetime(2012, 6, 26, 9)
+    filings = [s for s in validate_paths([demo.inbox], campaign=campaign) if s.form == "filing"]
+    district = rollup(filings, campaign, as_of=as_of)
+    committees = campaign.orgs.children(campaign.orgs.root.code)
+    paths = [write_summary(rollup(filings, campaign, level=c.code, as_of=as_of), tmp_path / f"{c.code}.xlsx")
+             for c in committees]
+    read_back = [s for s in validate_paths(paths, campaign=campaign) if s.form == "stats"]
+    assert sorted(s.unit_code for s in read_back if s.valid) == sorted(c.code for c in committees)
+    upward = rollup(read_back, campaign, as_of=as_of, register={str(p): as_of for p in paths})
+    assert upward.forms["stats"].totals == district.forms["stats"].totals
+    assert upward.forms["stats"].units == district.forms["stats"].units
+    assert upward.set_aside == [] and upward.conflicts == []
