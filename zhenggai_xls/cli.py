@@ -265,5 +265,42 @@ def status(inbox: Path, campaign_dir: Path, level: str | None, as_of) -> None:
     click.echo(status_text(rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of)))
 
 
+@main.command()
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--campaign", "campaign_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="活动文件夹（campaign.yaml 和组织架构）。")
+@click.option("--level", help="只催这个单位以下：组织代码或规范全称；默认组织架构的最上级。")
+@click.option("--as-of", "as_of", callback=_as_of, help=_AS_OF_HELP)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="催报名单保存为（.xlsx）；默认活动文件夹中的 催报名单.xlsx，反馈表放在其旁的 催报反馈表/。")
+@click.option("--send", "smtp_url", help="用这个发信服务器把催报邮件发给各单位，如 smtp://127.0.0.1:25。")
+@click.option("--from", "sender", default="zhenggai@localhost", show_default=True, help="发件人地址。")
+@_friendly
+def remind(inbox: Path, campaign_dir: Path, level: str | None, as_of, output: Path | None, smtp_url: str | None,
+           sender: str) -> None:
+    """催报：列出未报送、逾期或未通过校验的单位，附联系人、邮箱、问题和催报文字；--send 逐个发邮件。"""
+    from .remind import attach_feedback, parse_smtp_url, reminders, send_reminders, write_reminders
+    from .rollup import rollup_inbox
+
+    if smtp_url:
+        parse_smtp_url(smtp_url)  # a bad address is a usage error before any work
+    result = rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of)
+    items = reminders(result)
+    output = output or campaign_dir / "催报名单.xlsx"
+    attach_feedback(items, result, output.parent / "催报反馈表")
+    write_reminders(output, items)
+    for item in items:
+        org = item.org
+        click.echo(f"== {org.name}  联系人：{org.contact or '无'}  电话：{org.phone or '无'}  邮箱：{org.email or '无'}")
+        click.echo(item.text + "\n")
+    click.echo(f"需催报 {len(items)} 个单位；催报名单：{output}")
+    if smtp_url:
+        sent = send_reminders(items, smtp_url, sender)
+        for outcome in sent:
+            if not outcome.ok:
+                click.echo(f"未发送：{outcome.unit} {outcome.error}", err=True)
+        click.echo(f"已发送 {sum(o.ok for o in sent)} 封催报邮件。")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
