@@ -427,3 +427,16 @@ def _workbook_bytes(rows) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def test_a_blank_template_is_rejected_but_keeps_its_unit_and_form(tmp_path):
+    from zhenggai_xls.spec import find_spec
+    from zhenggai_xls.template import write_template
+
+    campaign = tree_campaign(tmp_path)
+    folder = tmp_path / "来件"
+    folder.mkdir()
+    write_template(find_spec("ledger"), folder / "空模板.xlsx", unit=campaign.orgs.get("B01"))
+    (row,) = collect([folder], tmp_path / "inbox", campaign=campaign).rows
+    assert (row.status, row.form, row.unit, row.unit_basis) == ("rejected", "ledger", "B01", "metadata")
+    assert "没有填写任何数据" in row.reason

@@ -316,13 +316,12 @@ def _apply_submissions(row: IntakeRow, subs: list, with_tree: bool) -> None:
     """
     if not subs:
         return
+    found = [s for s in subs if not s.rejected] or subs
+    unit = next((s for s in found if s.unit_code or (s.unit_name and not with_tree)), None)
     if all(s.rejected for s in subs):
         errors = [p.message for s in subs for p in s.problems if p.severity == "error"]
         row.status, row.reason = "rejected", (errors[0] if errors else "无法识别为已知表单")
-        return
-    found = [s for s in subs if not s.rejected]
     row.form = ",".join(dict.fromkeys(s.form for s in found if s.form))
-    unit = next((s for s in found if s.unit_code or (s.unit_name and not with_tree)), None)
     if unit is not None:
         row.unit, row.unit_name, row.unit_basis = unit.unit_code or unit.unit_name, unit.unit_name or "", unit.unit_basis
     row.period = next((s.period for s in found if s.period), "") or ""
