@@ -307,7 +307,8 @@ def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec
     g = _Grid(ws, _Formats(wb), widths)
     last_col = len(widths) - 1
     g.put(0, 0, 0, last_col, spec.title if _is_unit_table(spec) else f"{spec.title}汇总", g.fmt("title"), pad=12)
-    row = _write_header_lines(g, spec, 1, 0, n - 1, result.level)
+    # Across the whole width: the header lines need room for two label/input pairs a row.
+    row = _write_header_lines(g, spec, 1, 0, n - 1 if _is_unit_table(spec) else last_col, result.level)
     _fill_report_date(g, ws, result)
     head_top = row
     spans = {f.key: (i, i) for i, f in enumerate(fields)}

@@ -1,0 +1,197 @@
+"""The summary workbook: written from a roll-up, re-opened and looked at as a clerk and a reader would."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from rollup_helpers import (at, filing_sub, invalid, ledger_sub, plan_filing_campaign, self_check_sub,
+                            small_tree, stats_row_from_filing, stats_sub, three_meetings_campaign, weekly_sub)
+from zhenggai_xls.excel import METADATA_SHEET
+from zhenggai_xls.report import MISSING, SUBTOTAL_PREFIX, write_summary
+from zhenggai_xls.rollup import rollup
+from zhenggai_xls.spec import load_specs
+from zhenggai_xls.template import write_template
+from zhenggai_xls.validate import validate_paths
+
+STATS = load_specs()["stats"]
+STATS_SHEET = STATS.title
+FORMULA_TEXT = '=HYPERLINK("http://example.org/x","点我")'
+
+
+def _plan_filing_result(tmp_path: Path, level: str | None = None, b23_filing: bool = False):
+    """Branch filings (one late, one invalid), a committee summary for B23, two branches missing."""
+    inbox = tmp_path / "inbox"
+    b11 = filing_sub(inbox / "b11.xlsx", "B11", "百胜镇紫竹村党支部", content=(2, 1, 0, 1, 1),
+                     focus=(("领导班子建设", "班子学习不经常"), ("群众反映", "办事等待时间长")))
+    b21 = filing_sub(inbox / "b21.xlsx", "B21", "区财政局机关党支部", grade="较好", people=(30, 3, 10))
+    b22 = invalid(filing_sub(inbox / "b22.xlsx", "B22", "区教委机关党支部"))
+    b23 = filing_sub(inbox / "b23.xlsx", "B23", "区卫生局机关党支部", grade="一般", opinions=(2, 5, 1, 0))
+    c2 = stats_sub(inbox / "c2.xlsx", "C2", {"B23": stats_row_from_filing(b23)})
+    times = {str(b11.path): at("2012-06-19"), str(b21.path): at("2012-06-22"), str(b22.path): at("2012-06-19"),
+             str(c2.path): at("2012-06-24")}
+    times[str(b23.path)] = at("2012-06-20")
+    subs = [b11, b21, b22, c2] + ([b23] if b23_filing else [])
+    return rollup(subs, plan_filing_campaign(), level=level, as_of=at("2012-06-26"), register=times)
+
+
+@pytest.fixture(scope="module")
+def summary(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    result = _plan_filing_result(tmp)
+    return result, write_summary(result, tmp / "汇总表.xlsx")
+
+
+def _rows_by_label(ws) -> dict[str, int]:
+    """Column A label -> row number, below the header."""
+    return {str(ws.cell(r, 1).value): r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value is not None}
+
+
+def _figures(ws, row: int) -> list:
+    return [ws.cell(row, c).value for c in range(2, 25)]
+
+
+def test_sheets_present_and_metadata_names_the_form_and_the_level(summary):
+    result, path = summary
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["封面", STATS_SHEET, "报送情况", "未通过校验与被替代", "来源", METADATA_SHEET]
+    meta_ws = wb[METADATA_SHEET]
+    assert meta_ws.sheet_state == "hidden"
+    meta = {r[0].value: r[1].value for r in meta_ws.iter_rows()}
+    assert meta["form"] == "stats" and meta["unit_code"] == "D" and meta["summary"] == "1"
+    assert wb.properties.created.replace(microsecond=0) == result.as_of
+
+
+def test_stats_header_is_the_template_header(summary, tmp_path):
+    """Same 24 labels on the same three rows with the same merges as the blank 统计表 template."""
+    _, path = summary
+    template = write_template(STATS, tmp_path / "t.xlsx")
+    mine, theirs = openpyxl.load_workbook(path)[STATS_SHEET], openpyxl.load_workbook(template)[STATS_SHEET]
+
+    def header(ws):
+        top = next(r for r in range(1, 12) if ws.cell(r, 1).value == "党支部规范全称")
+        labels = [[ws.cell(r, c).value for c in range(1, 25)] for r in range(top, top + 3)]
+        merges = sorted(str(m) for m in ws.merged_cells.ranges if m.min_row >= top and m.max_row <= top + 2
+                        and m.max_col <= 24)
+        return top, labels, merges
+
+    top, labels, merges = header(mine)
+    assert (labels, merges) == header(theirs)[1:]
+    assert [f.label for f in STATS.table.fields][1:] == [next(labels[r][c] for r in (2, 1, 0) if labels[r][c])
+                                                         for c in range(1, 24)]
+    assert f"A{top}:A{top + 2}" in merges and f"B{top}:E{top}" in merges  # 党支部规范全称 / 分类定级
+
+
+def test_totals_subtotals_and_missing_rows(summary):
+    result, path = summary
+    ws = openpyxl.load_workbook(path)[STATS_SHEET]
+    rows = _rows_by_label(ws)
+    branches = ["百胜镇紫竹村党支部", "区财政局机关党支部", "区卫生局机关党支部"]
+    sums = [sum(col) for col in zip(*(_figures(ws, rows[b]) for b in branches))]
+    assert _figures(ws, rows["合计"]) == sums
+    assert _figures(ws, rows[SUBTOTAL_PREFIX + "区级机关党工委"]) == [
+        a + b for a, b in zip(_figures(ws, rows["区财政局机关党支部"]), _figures(ws, rows["区卫生局机关党支部"]))]
+    assert rows["合计"] < rows[SUBTOTAL_PREFIX + "百胜镇党委"] < rows["百胜镇紫竹村党支部"]
+    # 应报 / 已报 / 按时 at the right of the 合计 and 小计 rows (after a spacer column)
+    assert [ws.cell(rows["合计"], c).value for c in (26, 27, 28)] == [5, 3, 2]
+    # branches without figures: blank, red, saying why
+    for name, words in (("百胜镇八角村党支部", MISSING), ("区教委机关党支部", "未通过校验")):
+        r = rows[name]
+        assert _figures(ws, r) == [None] * 23
+        assert ws.cell(r, 29).value == words
+        assert ws.cell(r, 1).fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws.cell(rows["区卫生局机关党支部"], 29).value == "由上级汇总表报送"
+
+
+def test_status_sheet_colours_by_status(summary):
+    _, path = summary
+    ws = openpyxl.load_workbook(path)["报送情况"]
+    words = {ws.cell(r, 1).value: ws.cell(r, 6).value for r in range(4, ws.max_row + 1)}
+    assert words["百胜镇八角村党支部"] == MISSING and words["区财政局机关党支部"] == "逾期报送 2 天"
+    formulas = [rule.formula[0] for cf in ws.conditional_formatting for rule in cf.rules]
+    assert any("未报送" in f and "逾期未完成" in f for f in formulas)
+    assert any("逾期报送" in f and "临期" in f for f in formulas)
+    assert ws.freeze_panes == "B4"
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+
+
+def test_summary_reads_back_as_a_valid_stats_submission_of_its_level(tmp_path):
+    """Closure: the committee's summary, rolled up at the district, gives the committee's figures."""
+    tree = small_tree()
+    at_c2 = _plan_filing_result(tmp_path, level="C2", b23_filing=True)
+    path = write_summary(at_c2, tmp_path / "out" / "区级机关党工委汇总表.xlsx")
+    [sub] = validate_paths([path], orgs=tree)
+    assert (sub.form, sub.unit_code, sub.valid) == ("stats", "C2", True), sub.problems
+    assert sorted(sub.rows["_unit"]) == ["B21", "B23"]  # no 小计, 合计 or 未报送 row read as a branch
+    upward = rollup([sub], plan_filing_campaign(tree), as_of=at("2012-06-26"),
+                    register={str(path): at("2012-06-25")})
+    for branch in ("B21", "B23"):
+        assert upward.forms["stats"].units[branch] == at_c2.forms["stats"].units[branch]
+    assert upward.forms["stats"].units["C2"] == at_c2.forms["stats"].totals
+
+
+def test_text_from_submissions_stays_text(tmp_path):
+    """A cell typed =HYPERLINK(...) in a ledger goes into the summary as a string, never a formula."""
+    tree = small_tree()
+    ledger = ledger_sub(tmp_path / "l.xlsx", "B11", [(FORMULA_TEXT, "2023-11-10", "date", "正在推进", None)])
+    result = rollup([ledger], three_meetings_campaign(tree), as_of=at("2023-11-20"),
+                    register={str(ledger.path): at("2023-11-18")})
+    path = write_summary(result, tmp_path / "s.xlsx")
+    ws = openpyxl.load_workbook(path)["逾期事项"]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == FORMULA_TEXT)
+    assert cell.data_type == "s"
+    with zipfile.ZipFile(path) as z:
+        assert not any("<f>" in z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
+
+
+def test_weekly_trend_chart_and_self_check_findings(tmp_path):
+    tree = small_tree()
+    counts = lambda done: {"三会一课": (4, done, 4 - done, 0), "专题教育": (2, 1, 1, 0)}  # noqa: E731
+    subs = [weekly_sub(tmp_path / f"w{i}.xlsx", "B11", day, counts(i)) for i, day in
+            enumerate(("2023-10-27", "2023-11-03"), 1)]
+    subs.append(self_check_sub(tmp_path / "s.xlsx", "B12",
+                               [("“三会一课”制度是否严格落实", "是", 2, "支委会未按月召开")], shortfall=True))
+    times = {str(s.path): at("2023-10-24") for s in subs}
+    result = rollup(subs, three_meetings_campaign(tree), as_of=at("2023-11-06"), register=times)
+    path = write_summary(result, tmp_path / "s.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert {"周报趋势", "自查汇总", "整改周报表"} <= set(wb.sheetnames)
+    texts = [c.value for row in wb["自查汇总"].iter_rows() for c in row]
+    assert "支委会未按月召开" in texts and any("支部委员会" in str(t) for t in texts)
+    trend = wb["周报趋势"]
+    rates = {trend.cell(r, 1).value: [trend.cell(r, c).value for c in (2, 3)] for r in range(4, trend.max_row + 1)}
+    assert rates["百胜镇紫竹村党支部"] == [pytest.approx(2 / 6), pytest.approx(3 / 6)]
+    with zipfile.ZipFile(path) as z:
+        assert any(n.startswith("xl/charts/chart") for n in z.namelist())
+
+
+def test_same_inputs_give_the_same_workbook(summary, tmp_path):
+    result, path = summary
+    again = write_summary(result, tmp_path / "again.xlsx")
+    with zipfile.ZipFile(path) as a, zipfile.ZipFile(again) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            assert a.read(name) == b.read(name), name
+
+
+def test_libreoffice_renders_the_summary_landscape(summary, tmp_path):
+    _, path = summary
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice (soffice) is needed: apt-get install libreoffice-calc-nogui"
+    profile = (tmp_path / "profile").as_uri()
+    subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(path)], check=True, capture_output=True, timeout=180)
+    pdf = tmp_path / (path.stem + ".pdf")
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    width, height = (float(x) for x in next(line for line in info.splitlines()
+                                            if line.startswith("Page size:")).split()[2:5:2])
+    assert pages >= 5  # cover, 统计表, 报送情况, 未通过校验与被替代, 来源
+    assert width > height  # A4 landscape
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    assert "整改方案制定情况统计表" in text and "小计：区级机关党工委" in text
