@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass, field as dc_field
+from functools import lru_cache
 from typing import Iterable, Mapping
 
 from .excel import a1, col_letter
@@ -31,12 +33,18 @@ TITLE_ROWS = 8  # how many non-empty rows at the top may hold the form's title
 MIN_MATCHED = 3  # fields a sheet must show before it counts as the form
 
 
+@lru_cache(maxsize=65536)
+def _norm(text: str) -> str:
+    """normalize_label, cached: the same labels and values recur in every row and every file."""
+    return normalize_label(text)
+
+
 def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
 def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    return value is None or (type(value) is str and not value.strip())
 
 
 # ---------------------------------------------------------------- the sheet
@@ -49,15 +57,18 @@ class _Grid:
         self.sheet = sheet
         self.rows: dict[int, dict[int, object]] = {}
         self.labels: dict[tuple[int, int], str] = {}
+        self.by_label: dict[str, list[tuple[int, int]]] = {}  # normalised short text -> its cells
+        self.colon_texts: list[tuple[int, int]] = []  # texts that may hold 'label：value'
         for (r, c), value in sheet.cells.items():
             if _blank(value):
                 continue
-            if isinstance(value, str) and len(value) <= LABEL_MAX:
-                self.labels[(r, c)] = normalize_label(value)
+            if isinstance(value, str):
+                if len(value) <= LABEL_MAX:
+                    lab = self.labels[(r, c)] = _norm(value)
+                    self.by_label.setdefault(lab, []).append((r, c))
+                if ":" in value or "：" in value:
+                    self.colon_texts.append((r, c))
             self.rows.setdefault(r, {})[c] = value
-        # Texts in reading order, merged continuations left out: where labels are looked for.
-        self.texts = sorted((r, c, v) for r, row in self.rows.items() for c, v in row.items()
-                            if isinstance(v, str))
         # Error cells and uncalculated formulas read as blanks but are not empty.
         for r, c in sheet.errors | sheet.formulas_without_value:
             self.rows.setdefault(r, {}).setdefault(c, None)
@@ -72,6 +83,7 @@ class _Grid:
             for r in range(r0, r1 + 1):
                 for c in range(c0, c1 + 1):
                     self.origins[(r, c)] = (r0, c0)
+        self.row_order = sorted(self.rows)
 
     def origin(self, r: int, c: int) -> tuple[int, int]:
         """The top-left cell of the merge holding (r, c), or (r, c) itself."""
@@ -93,7 +105,7 @@ class _Grid:
         if o in self.labels:
             return self.labels[o]
         value = self.sheet.cells.get(o)
-        return normalize_label(value) if isinstance(value, str) else ""
+        return _norm(value) if isinstance(value, str) else ""
 
     def raw(self, r: int, c: int) -> RawCell:
         """The cell (r, c) as a RawCell with its flags."""
@@ -244,13 +256,14 @@ class _TableHit:
     end: int = -1  # last row belonging to the table (header bottom when it has no rows)
     rows: list[int] = dc_field(default_factory=list)
     total: int | None = None
+    collected: bool = False  # rows and total found (done for the chosen form only)
 
 
 def _find_header(grid: _Grid, m: _Matcher, table: Table) -> _TableHit | None:
     """Locate the header band by its labels and map its columns to fields."""
     hits: dict[int, list[tuple[int, str]]] = {}
-    for (r, c), lab in grid.labels.items():
-        if lab in m.leaves or lab in m.groups:
+    for lab in m.leaf_set | m.groups:
+        for r, c in grid.by_label.get(lab, ()):
             hits.setdefault(r, []).append((c, lab))
     if not hits:
         return None
@@ -345,7 +358,10 @@ def _ends_table(grid: _Grid, m: _Matcher, r: int, first: object) -> bool:
                     return True
         if normalize_label(text) in m.stops or m.label_re.search(text):
             return True
-    labels = {grid.labels.get((r, c)) for c in grid.rows[r]}
+    row = grid.rows[r]
+    if len(row) < MIN_MATCHED or grid.labels.get((r, min(row))) not in m.leaf_set:
+        return False
+    labels = {grid.labels.get((r, c)) for c in row}
     return len(labels & m.leaf_set) >= MIN_MATCHED  # the header again: another table
 
 
@@ -397,22 +413,35 @@ def _is_subtotal(hit: _TableHit, text_cols: list[int], cells: dict[int, object])
     return False
 
 
-def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> None:
-    """Find the table's data rows, its typed 合计 row and where it ends."""
-    text_keys = {f.key for f in table.fields if f.type == "text" and f.key in hit.columns}
-    text_cols = sorted(hit.columns[k] for k in text_keys if k not in m.seq_keys)
+def _rows_below(grid: _Grid, hit: _TableHit) -> list[int]:
+    start = bisect_right(grid.row_order, hit.bottom)
+    return grid.row_order[start:]
+
+
+def _find_end(grid: _Grid, m: _Matcher, hit: _TableHit) -> None:
+    """The table's last row: the row before a note, a signature line or the next part of the form."""
     hit.end = hit.bottom
-    for r in sorted(row for row in grid.rows if row > hit.bottom):
+    for r in _rows_below(grid, hit):
         row = grid.rows[r]
         lead = min(row)
         if lead > hit.last_col:
             continue
         if _ends_table(grid, m, r, row[lead]):
             break
-        cells = {c: v for c, v in row.items() if hit.first_col - 1 <= c <= hit.last_col}
+        if any(hit.first_col - 1 <= c <= hit.last_col for c in row):
+            hit.end = r
+
+
+def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> None:
+    """Find the table's data rows and its typed 合计 row (between the header and `hit.end`)."""
+    text_keys = {f.key for f in table.fields if f.type == "text" and f.key in hit.columns}
+    text_cols = sorted(hit.columns[k] for k in text_keys if k not in m.seq_keys)
+    for r in _rows_below(grid, hit):
+        if r > hit.end:
+            break
+        cells = {c: v for c, v in grid.rows[r].items() if hit.first_col - 1 <= c <= hit.last_col}
         if not cells:
             continue
-        hit.end = r
         values = {k: cells.get(c) for k, c in hit.columns.items()}
         filled = {k for k, c in hit.columns.items() if not grid.is_empty(r, c)}
         if not filled or filled <= m.seq_keys:
@@ -461,9 +490,11 @@ def _row_context(grid: _Grid, r: int, c: int) -> set[str]:
 def _find_lines(grid: _Grid, m: _Matcher, skip: tuple[int, int, int, int] | None) -> dict[str, RawCell]:
     """Header lines and form lines: 'label：value' in one cell, or the label then its value."""
     found: dict[str, RawCell] = {}
-    for r, c, value in grid.texts:
+    places = {pos for name in m.lines for pos in grid.by_label.get(name, ())} | set(grid.colon_texts)
+    for r, c in sorted(places):
         if skip and skip[0] <= r <= skip[2] and skip[1] <= c <= skip[3]:
             continue
+        value = grid.sheet.cells[(r, c)]
         for name, typed, last in _cell_labels(m, value):
             candidates = [f for f in m.lines.get(name, ()) if f.key not in found]
             if not candidates:
@@ -497,7 +528,7 @@ class _Found:
 
 def _title_hit(grid: _Grid, m: _Matcher, above: int | None) -> bool:
     """The form's title or an alias among the top rows of the sheet (above its table)."""
-    for r in sorted(grid.rows)[:TITLE_ROWS]:
+    for r in grid.row_order[:TITLE_ROWS]:
         if above is not None and r >= above:
             break
         for value in grid.rows[r].values():
@@ -515,7 +546,7 @@ def _find_form(grid: _Grid, spec: Spec) -> _Found:
     hit = _find_header(grid, m, table) if table else None
     skip = None
     if hit:
-        _collect_rows(grid, m, table, hit)
+        _find_end(grid, m, hit)  # rows are collected for the chosen form only (_extract)
         skip = (hit.top, hit.first_col, hit.end, hit.last_col)
     lines = _find_lines(grid, m, skip)
     body_lines = sum(1 for k in lines if spec.field(k).place == "line")
@@ -549,7 +580,10 @@ def _extract(found: _Found, workbook: Workbook) -> Extract:
                 ex.problems.append(problem("header.missing_column", sheet=sheet, cell=anchor, field=f.full_label,
                                            severity=None if f.required else "warning"))
         if hit:
-            ex.rows = [{k: grid.raw(r, c) for k, c in columns.items()} for r in hit.rows]
+            if not hit.collected:
+                _collect_rows(grid, m, spec.table, hit)
+                hit.collected = True
+            ex.rows = _raw_rows(grid, hit)
             ex.row_numbers = [r + 1 for r in hit.rows]
             if hit.total is not None:
                 ex.total_row = {k: _typed_total(grid.raw(hit.total, c)) for k, c in columns.items()}
@@ -560,6 +594,22 @@ def _extract(found: _Found, workbook: Workbook) -> Extract:
             ex.problems.append(problem("header.missing_field", sheet=sheet, field=f.full_label,
                                        severity=None if f.required else "warning"))
     return ex
+
+
+def _raw_rows(grid: _Grid, hit: _TableHit) -> list[dict[str, RawCell]]:
+    """The data rows as RawCells; the plain path skips flag lookups (thousands of rows)."""
+    if grid.sheet.errors or grid.sheet.formulas_without_value:
+        return [{k: grid.raw(r, c) for k, c in hit.columns.items()} for r in hit.rows]
+    letters = {k: col_letter(c) for k, c in hit.columns.items()}
+    out = []
+    for r in hit.rows:
+        cells, number = grid.rows[r], str(r + 1)
+        row = {}
+        for k, c in hit.columns.items():
+            value = cells.get(c)
+            row[k] = RawCell(None if _blank(value) else value, letters[k] + number)
+        out.append(row)
+    return out
 
 
 def _typed_total(raw: RawCell) -> RawCell:
