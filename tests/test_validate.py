@@ -288,3 +288,23 @@ def test_every_wild_file_gets_a_verdict_without_traceback(tmp_path):
     for f in doc["files"]:
         assert f["valid"] or f["problems"], f
         assert all(p["rule"] in RULES and p["message"] for p in f["problems"]), f
+
+
+def test_a_file_that_breaks_validation_does_not_stop_the_batch(tmp_path, monkeypatch):
+    import zhenggai_xls.validate as v
+
+    good = fill_stats_template(tmp_path / "好.xlsx")
+    bad = fill_stats_template(tmp_path / "坏.xlsx", unit="会出错的党委")
+    real = v.validate_extracts
+
+    def fragile(spec, extracts, ctx=None):
+        if any(ex.path == bad for ex in extracts):
+            if len(extracts) == 1:
+                raise ValueError("boom")
+            raise ValueError("batch boom")
+        return real(spec, extracts, ctx)
+
+    monkeypatch.setattr(v, "validate_extracts", fragile)
+    subs = {s.path.name: s for s in validate_paths([good, bad])}
+    assert subs["好.xlsx"].valid
+    assert subs["坏.xlsx"].rejected and subs["坏.xlsx"].problems[0].rule == "file.corrupt"

@@ -123,7 +123,7 @@ def validate_located(located: list[Located], specs: Mapping[str, Spec], *, orgs:
                 slots.append((ex.form, len(batches[ex.form]) - 1))
             else:
                 slots.append(_unfilled(ex, spec, orgs))
-    done = {form: validate_extracts(specs[form], extracts, ctx) for form, extracts in batches.items()}
+    done = {form: _validate_batch(specs[form], extracts, ctx) for form, extracts in batches.items()}
     for form, subs in done.items():
         for sub, ex in zip(subs, batches[form]):
             recognise_unit(sub, ex, specs[form], orgs)
@@ -131,6 +131,22 @@ def validate_located(located: list[Located], specs: Mapping[str, Spec], *, orgs:
         for sub, found in check_across_periods(specs[form], subs):
             sub.problems.append(found)
     return [done[s[0]][s[1]] if isinstance(s, tuple) else s for s in slots]
+
+
+def _validate_batch(spec: Spec, extracts: list[Extract], ctx: Context | None) -> list[Submission]:
+    """One validation call for the whole batch; should it fail, file by file so only the culprit is lost."""
+    try:
+        return validate_extracts(spec, extracts, ctx)
+    except Exception:  # noqa: BLE001 — one bad file never stops the others
+        return [_validate_one(spec, ex, ctx) for ex in extracts]
+
+
+def _validate_one(spec: Spec, ex: Extract, ctx: Context | None) -> Submission:
+    try:
+        return validate_extracts(spec, [ex], ctx)[0]
+    except Exception as exc:  # noqa: BLE001
+        found = problem("file.corrupt", sheet=ex.sheet, detail=f"校验时无法处理表格内容：{type(exc).__name__}")
+        return Submission(path=ex.path, form=spec.id, sheet=ex.sheet, problems=[found], rejected=True)
 
 
 def _unfilled(ex: Extract, spec: Spec, orgs: OrgTree | None) -> Submission:
