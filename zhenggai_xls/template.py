@@ -142,7 +142,7 @@ _STYLES: dict[str, dict] = {
     "total": {"border": 1, "align": "center", "bold": True, "bg_color": "#F2F2F2", "num_format": "0"},
     "input": {"border": 1, "locked": False, "text_wrap": True},
     "note": {"align": "left", "valign": "top", "text_wrap": True, "font_size": 10},
-    "guide_text": {"align": "left", "valign": "top", "text_wrap": True, "border": 1},
+    "guide_text": {"align": "left", "valign": "top", "text_wrap": True, "border": 1, "indent": 1},
 }
 _INPUT_BY_TYPE: dict[str, dict] = {
     "count": {"align": "center", "num_format": "0"},
