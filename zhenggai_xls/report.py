@@ -213,12 +213,14 @@ def _statuses(result: RollupResult) -> dict[tuple[str, str], list[ReportStatus]]
 
 
 def _status_words(by_unit: dict, unit: str, forms: Sequence[str], reported: bool) -> str:
-    """The words of a unit's latest expected report among `forms`."""
-    for form in forms:
-        found = by_unit.get((unit, form))
-        if found:
-            return found[-1].words
-    return "已报送" if reported else ""
+    """The words of a unit's expected report among `forms`: the latest received one when it reported."""
+    found = [s for form in forms for s in by_unit.get((unit, form), ())]
+    came = [s for s in found if s.status in ("on_time", "late")]
+    if reported and came:
+        return came[-1].words
+    if reported:
+        return VIA_SUMMARY if found else "已报送"  # its figures came in a summary, not its own file
+    return found[-1].words if found else ""
 
 
 def _is_intermediate(tree, org: Org) -> bool:
@@ -244,10 +246,8 @@ def consolidated_rows(result: RollupResult, fr: FormRollup, specs: dict[str, Spe
                                  f"本级：{own}" if own else ""))
                 walk(org.code)
             elif org.code in fr.units:
-                words = _status_words(by_unit, org.code, sources, True)
-                if words in (MISSING, "未通过校验"):  # its own file is not there: its figures came by a summary
-                    words = VIA_SUMMARY
-                rows.append(_Row("unit", org, fr.units[org.code], None, words))
+                rows.append(_Row("unit", org, fr.units[org.code], None,
+                                 _status_words(by_unit, org.code, sources, True)))
             elif any((org.code, form) in by_unit for form in sources):  # expected, nothing counted
                 rows.append(_Row("missing", org, None, None, _status_words(by_unit, org.code, sources, False)))
 
@@ -262,7 +262,8 @@ def _form_columns(spec: Spec, fr: FormRollup) -> tuple[Field, tuple[Group | Fiel
         name = spec.field(table.unit_field)
         return name, tuple(c for c in table.columns if not (isinstance(c, Field) and c.key == name.key))
     name = Field(key="_unit_name", label=UNIT_COLUMN, type="text", path=(UNIT_COLUMN,), place="table", width=30)
-    labels = dict(ITEM_COLUMNS)
+    item_list = tuple(fr.fields) == tuple(k for k, _ in ITEM_COLUMNS)  # a ledger's item counts
+    labels = dict(ITEM_COLUMNS) if item_list else {}
     fields = []
     for key in fr.fields:
         path = labels.get(key) or spec.field(key).path
@@ -323,7 +324,7 @@ def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec
     note = end + 1
     ws.merge_range(note, 0, note, last_col, "", st["note"])
     ws.write_string(note, 0, "说明：只计入通过校验的报表。“小计”行为所属党(工)委各单位之和；"
-                             "未报送或未通过校验的单位列出空行并以红色标出，右侧“应报/已报/按时”为单位数。",
+                             "未报送或未通过校验的单位列出空行并以红色标出，右侧“应报/已报/按时”为应报送、已报送、按时报送的份数（统计表按党支部计）。",
                     st["note"])
     ws.set_row(note, 30)
     _print_setup(ws, note, last_col, head_top, row - 1, (row, 1))
