@@ -291,14 +291,14 @@ def rollup(submissions: list[Submission], campaign: Campaign, *, level: str | No
     superseded = _superseded(keys)
     counted = {kk: k.valid()[-1][1] for kk, k in keys.items() if k.valid()}
     on_time = {kk: _key_on_time(k, campaign, tree, moment) for kk, k in keys.items() if k.valid()}
-    overdue = []
-    for (unit, form, _), sub in counted.items():
-        if is_item_list(specs[form]):
-            overdue += overdue_items(sub, specs[form], tree.get(unit).name, moment, campaign.due_soon_days)
+    items_of: dict[tuple, list[OverdueItem]] = {}
+    for kk, sub in counted.items():
+        if is_item_list(specs[kk[1]]):
+            items_of[kk] = overdue_items(sub, specs[kk[1]], tree.get(kk[0]).name, moment, campaign.due_soon_days)
+    overdue = [item for items in items_of.values() for item in items]
     parts = []
     for kk, sub in counted.items():
-        items = [o for o in overdue if o.file == sub.path]
-        parts += _parts(sub, specs[kk[1]], specs, kk[2], on_time[kk], items)
+        parts += _parts(sub, specs[kk[1]], specs, kk[2], on_time[kk], items_of.get(kk, []))
     parts = _keep_inside(parts, order, top, set_aside)
     forms, conflicts, chosen = {}, [], []
     for form in _form_order(campaign, specs):
@@ -449,13 +449,18 @@ def _int(value: Any) -> int:
         return 0
 
 
+_SUMMED: dict[tuple[str, Path], tuple[str, ...]] = {}
+
+
 def summed_fields(spec: Spec) -> tuple[str, ...]:
     """The figure keys of a form: its count and mark fields; item counts for a ledger."""
     from .overdue import is_item_list
 
-    if is_item_list(spec):
-        return ITEM_FIGURES
-    return tuple(f.key for f in spec.fields if f.type in SUMMED_TYPES)
+    key = (spec.id, spec.path)
+    if key not in _SUMMED:  # asked once per row: spec.fields walks the header tree each time
+        _SUMMED[key] = ITEM_FIGURES if is_item_list(spec) else \
+            tuple(f.key for f in spec.fields if f.type in SUMMED_TYPES)
+    return _SUMMED[key]
 
 
 def _cells(column: str | None, rows: list[int]) -> str:
@@ -469,18 +474,21 @@ def _cells(column: str | None, rows: list[int]) -> str:
 
 
 def _records(sub: Submission) -> list[dict]:
-    return sub.rows.to_dict("records") if len(sub.rows) else []
+    from .overdue import rows_of
+
+    return rows_of(sub)
 
 
 def _parts(sub: Submission, spec: Spec, specs: dict[str, Spec], period: str | None, on_time: bool,
            items: list[OverdueItem]) -> list[_Part]:
     """The contributions of one counted submission (and of what it feeds)."""
+    rows = _records(sub)
     if spec.table is not None and spec.table.unit_field:
-        parts = [_row_part(sub, spec, row, period, on_time) for row in _records(sub)]
+        parts = [_row_part(sub, spec, row, period, on_time) for row in rows]
     else:
-        parts = [_file_part(sub, spec, period, on_time, items)]
+        parts = [_file_part(sub, spec, rows, period, on_time, items)]
     if spec.feeds is not None and spec.feeds.form in specs:
-        parts.append(_fed_part(sub, spec, specs[spec.feeds.form], period, on_time))
+        parts.append(_fed_part(sub, spec, specs[spec.feeds.form], rows, period, on_time))
     return parts
 
 
@@ -496,11 +504,11 @@ def _row_part(sub: Submission, spec: Spec, row: dict, period, on_time: bool) -> 
                  unit != sub.unit_code, prov)
 
 
-def _file_part(sub: Submission, spec: Spec, period, on_time: bool, items: list[OverdueItem]) -> _Part:
+def _file_part(sub: Submission, spec: Spec, rows: list[dict], period, on_time: bool,
+               items: list[OverdueItem]) -> _Part:
     """A one-per-file submission's figures: header counts, table columns summed (or item counts)."""
     from .overdue import deadline_key, is_item_list, status_counts
 
-    rows = _records(sub)
     row_numbers = [_int(r.get("_row")) for r in rows]
     if is_item_list(spec):
         figures = dict.fromkeys(ITEM_FIGURES, 0)
@@ -529,9 +537,10 @@ def _file_part(sub: Submission, spec: Spec, period, on_time: bool, items: list[O
     return _Part(sub.unit_code, spec.id, period, figures, on_time, False, prov)
 
 
-def fed_row(sub: Submission, spec: Spec, target: Spec) -> tuple[dict[str, Any], dict[str, str]]:
+def fed_row(sub: Submission, spec: Spec, target: Spec, rows: list[dict] | None = None
+            ) -> tuple[dict[str, Any], dict[str, str]]:
     """The row of `target` one submission determines through `spec.feeds`, and its cells."""
-    rows = _records(sub)
+    rows = _records(sub) if rows is None else rows
     first_col = next((sub.columns[f.key] for f in spec.table.fields if f.key in sub.columns), None) \
         if spec.table else None
     values, cells = {}, {}
@@ -553,9 +562,9 @@ def fed_row(sub: Submission, spec: Spec, target: Spec) -> tuple[dict[str, Any], 
     return values, {k: v for k, v in cells.items() if v}
 
 
-def _fed_part(sub: Submission, spec: Spec, target: Spec, period, on_time: bool) -> _Part:
+def _fed_part(sub: Submission, spec: Spec, target: Spec, rows: list[dict], period, on_time: bool) -> _Part:
     """The target form's row for the submitting unit (a filing's stats row)."""
-    values, cells = fed_row(sub, spec, target)
+    values, cells = fed_row(sub, spec, target, rows)
     figures = {k: _int(values.get(k)) for k in summed_fields(target)}
     prov = Provenance(sub.unit_code, target.id, spec.id, period, sub.path, sub.sheet, None, cells)
     return _Part(sub.unit_code, target.id, period, figures, on_time, False, prov)
