@@ -293,3 +293,57 @@ def test_weekly_figures_are_the_latest_week_and_rates_per_week():
     assert weekly.by_period["2023-10-27"]["D"]["done"] == 1
     periods = sorted({s.period for s in result.statuses if s.form == "weekly"})
     assert periods == ["2023-10-27", "2023-11-03", "2023-11-10"]  # due ones and the next one only
+
+
+# ---------------------------------------------------------------- end to end on real weekly files
+
+
+def write_weekly(template, path, report_day, week_start, week_end, counts):
+    """Fill a per-unit 周报表 template with openpyxl as a clerk would (values right of the labels)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(template)
+    ws = wb.worksheets[0]
+    ws["P2"], ws["E5"], ws["Q5"] = report_day, week_start, week_end
+    for row, (n, done, going, idle) in zip(range(8, 13), counts):
+        ws[f"G{row}"], ws[f"I{row}"], ws[f"K{row}"], ws[f"M{row}"], ws[f"O{row}"] = n, done, going, idle, 0
+    wb.save(path)
+    return path
+
+
+def test_weekly_reports_from_real_files_by_week_and_deadline(tmp_path):
+    import os
+
+    from zhenggai_xls.campaign import init_campaign
+    from zhenggai_xls.rollup import rollup_inbox
+    from zhenggai_xls.spec import load_specs
+    from zhenggai_xls.status import BEIJING
+    from zhenggai_xls.template import write_template
+
+    campaign = init_campaign(tmp_path / "camp", "three-meetings")
+    first, second = [o for o in campaign.orgs if o.level == "党支部"][:2]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    d = lambda m, day: date(2023, m, day)
+    files = []
+    for org, week, received, done in [(first, (d(10, 23), d(10, 27)), at("2023-10-27", "11:00"), 1),
+                                      (first, (d(10, 30), d(11, 3)), at("2023-11-03", "15:00"), 3),
+                                      (second, (d(10, 30), d(11, 2)), at("2023-11-02", "17:00"), 2)]:
+        template = write_template(load_specs()["weekly"], tmp_path / f"t-{org.code}.xlsx", unit=org)
+        counts = [(4, done, 4 - done, 0)] + [(0, 0, 0, 0)] * 4
+        path = write_weekly(template, inbox / f"{org.code}-{week[1]}.xlsx", week[1], *week, counts)
+        stamp = received.replace(tzinfo=BEIJING).timestamp()
+        os.utime(path, (stamp, stamp))
+        files.append(path)
+    result = rollup_inbox(inbox, tmp_path / "camp", as_of=at("2023-11-04", "09:00"))
+    assert result.invalid == [], [p.message for s in result.invalid for p in s.problems]
+    weekly = result.forms["weekly"]
+    assert weekly.units[first.code]["done"] == 3 and weekly.units[second.code]["done"] == 2
+    assert result.weekly_rates[first.code] == {"2023-10-27": 0.25, "2023-11-03": 0.75}
+    got = {(s.unit, s.period): (s.status, s.days_late) for s in result.statuses if s.form == "weekly"}
+    assert got[(first.code, "2023-10-27")] == ("on_time", 0)
+    assert got[(first.code, "2023-11-03")] == ("late", 1)  # Friday 12:00 was the deadline
+    assert got[(second.code, "2023-10-27")] == ("missing", 8)
+    assert got[(second.code, "2023-11-03")] == ("on_time", 0)
+    assert got[(second.code, "2023-11-10")] == ("missing", 0)  # the week being waited for
+    assert (second.code, "2023-11-17") not in got
