@@ -172,6 +172,9 @@ def test_rollup_for_a_committee_covers_only_its_units():
     assert c1.forms["stats"].totals == district.forms["stats"].units["C1"]
     assert {(s.unit, s.form) for s in c1.statuses} == {("B11", "filing"), ("B12", "filing")}
     assert sorted(s.file.name for s in c1.set_aside) == ["b21.xlsx", "b22.xlsx"]
+    own = rollup(subs + [stats_sub("in/C1.xlsx", "C1", {})], plan_filing_campaign(), level="C1", as_of=AS_OF,
+                 register=register)
+    assert "本级报送" in next(s.reason for s in own.set_aside if s.file.name == "C1.xlsx")
     by_name = rollup(subs, plan_filing_campaign(), level="百胜镇党委", as_of=AS_OF, register=register)
     assert by_name.level.code == "C1"
     with pytest.raises(ConfigError, match="没有代码或名称"):

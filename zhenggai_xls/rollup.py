@@ -392,6 +392,8 @@ def _why_not_counted(sub, campaign, specs, top, order) -> tuple[str | None, str 
         return "无法识别表单", None
     if sub.unit_code is None:
         return "无法确定填报单位", None
+    if sub.unit_code == top.code:
+        return f"是“{top.name}”本级报送的，本级汇总只汇总下级单位的报表", None
     if sub.unit_code not in order:
         return f"不属于“{top.name}”的汇总范围", None
     plan = campaign.forms.get(sub.form)
