@@ -63,7 +63,7 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
     RuleInfo("rule.requires", "error", "缺少相关内容", "{message}"),
     RuleInfo("rule.not_after", "error", "日期先后不对", "“{field}”{value}晚于“{limit}”{expected}。"),
     RuleInfo("rule.frequency", "warning", "三会一课不正常",
-             "“{label}”在 {start} 至 {end} 期间应至少 {expected} 次，实际 {value} 次。"),
+             "“{label}”在 {start} 至 {end} 期间应至少 {expected} 次（{basis}），实际 {value} 次。"),
     RuleInfo("rule.not_decreasing", "warning", "已完成数减少",
              "“{label}”为 {value}，比上周的 {expected} 少，已完成的数字不应减少。"),
     RuleInfo("rule.weekly_delta", "warning", "本周新完成不符",
