@@ -272,7 +272,7 @@ def rollup(submissions: list[Submission], campaign: Campaign, *, level: str | No
     `register` maps stored paths to received times (or register rows with "received");
     without an entry the submission's `received`, else the file's mtime, is used.
     """
-    from .overdue import is_item_list, overdue_items, sort_items
+    from .overdue import sort_items
 
     specs = load_specs()
     tree = campaign.orgs
@@ -290,15 +290,7 @@ def rollup(submissions: list[Submission], campaign: Campaign, *, level: str | No
     statuses = [_judge(e, keys.get((e.org.code, e.form, e.period)), moment) for e in expected]
     superseded = _superseded(keys)
     counted = {kk: k.valid()[-1][1] for kk, k in keys.items() if k.valid()}
-    on_time = {kk: _key_on_time(k, campaign, tree, moment) for kk, k in keys.items() if k.valid()}
-    items_of: dict[tuple, list[OverdueItem]] = {}
-    for kk, sub in counted.items():
-        if is_item_list(specs[kk[1]]):
-            items_of[kk] = overdue_items(sub, specs[kk[1]], tree.get(kk[0]).name, moment, campaign.due_soon_days)
-    overdue = [item for items in items_of.values() for item in items]
-    parts = []
-    for kk, sub in counted.items():
-        parts += _parts(sub, specs[kk[1]], specs, kk[2], on_time[kk], items_of.get(kk, []))
+    parts, overdue = _contributions(keys, counted, campaign, specs, moment)
     parts = _keep_inside(parts, order, top, set_aside)
     forms, conflicts, chosen = {}, [], []
     for form in _form_order(campaign, specs):
@@ -430,6 +422,21 @@ def _judge(e: Expected, key: _Key | None, as_of: datetime) -> ReportStatus:
     late = days_after(when, e.deadline) if e.deadline else 0
     return ReportStatus(**base, status="late" if late else "on_time", days_late=late, received=when,
                         file=valid[-1][1].path)
+
+
+def _contributions(keys: dict[tuple, _Key], counted: dict[tuple, Submission], campaign: Campaign,
+                   specs: dict[str, Spec], as_of: datetime) -> tuple[list[_Part], list[OverdueItem]]:
+    """Every counted file's contributions to the forms' figures, and the ledgers' overdue items."""
+    from .overdue import is_item_list, overdue_items
+
+    tree, parts, overdue = campaign.orgs, [], []
+    for kk, sub in counted.items():
+        unit, form, period = kk
+        items = overdue_items(sub, specs[form], tree.get(unit).name, as_of, campaign.due_soon_days) \
+            if is_item_list(specs[form]) else []
+        overdue += items
+        parts += _parts(sub, specs[form], specs, period, _key_on_time(keys[kk], campaign, tree, as_of), items)
+    return parts, overdue
 
 
 def _key_on_time(key: _Key, campaign: Campaign, tree, as_of: datetime) -> bool:
