@@ -480,7 +480,7 @@ def check_across_periods(spec: Spec, submissions: list[Submission]) -> list[tupl
     weeks: dict[Any, dict[date, Submission]] = {}
     for sub in submissions:
         unit, period = _unit_of(sub), _period_of(sub)
-        if unit and period and sub.form in (None, spec.id):
+        if unit and period and sub.form in (None, spec.id) and not sub.rejected:
             weeks.setdefault(unit, {})[period] = sub
     out = []
     for by_period in weeks.values():
