@@ -2,6 +2,7 @@
 
 Every test asserts rule ids and the A1 cells problems point at.
 """
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -156,6 +157,14 @@ def test_requires_points_at_each_missing_then_cell():
     sub = one(LEDGER, LEDGER_HEADER, [item(measure=None, leader=None), item(deadline=None)])
     assert found(sub) == [("rule.requires", "D6"), ("rule.requires", "E6"), ("rule.requires", "G7")]
     assert all("三个明确" in p.message for p in sub.problems)
+
+
+def test_requires_without_a_spec_message_says_what_is_needed():
+    rule = next(r for r in LEDGER.rules if r.name == "销号须已完成")
+    spec = replace(LEDGER, rules=(replace(rule, message=""),))
+    [sub] = validate_extracts(spec, [make(spec, LEDGER_HEADER, [item(closed="是")])], CTX)
+    assert found(sub) == [("rule.requires", "H6")]
+    assert sub.problems[0].message == "按“销号须已完成”的要求，“完成情况”应为“已完成”。"
 
 
 def test_requires_any_is_met_by_either_field():
@@ -380,6 +389,11 @@ def test_weekly_delta_needs_consecutive_weeks_and_the_same_unit():
                  ("2023-11-04", "2023-11-10", [2, 1, 1, 1, 0], [0, 0, 0, 0, 0]))  # a week missing
     assert sorted((p.rule, p.cell) for _, p in check_across_periods(WEEKLY, subs)) == [
         ("rule.not_decreasing", "C10")]
+    subs[1].rows.loc[4, "item"] = " 其 他 "  # the same item, typed with spaces: still matched
+    assert len(check_across_periods(WEEKLY, subs)) == 1
+    subs[1].rows.loc[4, "item"] = "其他事项"  # another item: nothing to compare with
+    assert check_across_periods(WEEKLY, subs) == []
+    subs[1].rows.loc[4, "item"] = "其他"
     subs[1].unit_name = "第二党支部"
     assert check_across_periods(WEEKLY, subs) == []
 

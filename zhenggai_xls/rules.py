@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from .excel import parse_a1
-from .normalize import typed_text
+from .normalize import normalize_label, typed_text
 from .problems import RULES, Problem
 from .spec import Rule, Spec
 from .submission import RawCell, Submission
@@ -413,7 +413,7 @@ def _by_item(sub: Submission, key: str, fields: Iterable[str]) -> dict[Any, dict
     for record in sub.rows[wanted].to_dict("records"):
         item = record[key]
         if item is not None and item is not pd.NA:
-            out.setdefault(item, record)
+            out.setdefault(normalize_label(item), record)  # the same item typed with other quotes/spaces
     return out
 
 
