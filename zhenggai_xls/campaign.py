@@ -21,7 +21,7 @@ import yaml
 from .errors import ConfigError
 from .excel import atomic_path
 from .orgs import LEVELS, Org, OrgTree, load_orgs, parse_level
-from .spec import Spec, did_you_mean, load_specs
+from .spec import Collector, Spec, did_you_mean, load_specs
 
 CAMPAIGN_FILE = "campaign.yaml"
 DEFAULT_ORGS_FILE = "orgs.xlsx"
@@ -208,36 +208,11 @@ def _weekday(value: Any) -> int | None:
     return WEEKDAYS.get(word)
 
 
-class _Collector:
-    """Gathers config problems, each as 'campaign.yaml: forms.weekly.deadline: what'."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.problems: list[str] = []
-
-    def add(self, where: str, what: str) -> None:
-        self.problems.append(f"{self.path.name}: {where}: {what}")
-
-    def keys(self, where: str, data: Any, allowed: set[str], required: set[str] = frozenset()) -> bool:
-        """Check a mapping's keys (unknown ones get a did-you-mean); False when it is no mapping."""
-        if not isinstance(data, dict):
-            self.add(where or "(顶层)", f"应为键值对（如 key: value），实际是“{data}”")
-            return False
-        for key in data:
-            if key not in allowed:
-                path = f"{where}.{key}" if where else str(key)
-                self.add(path, f"未知的键 '{key}'{did_you_mean(str(key), allowed) or '。'}"
-                               f"可用的键：{'、'.join(sorted(allowed))}")
-        for key in sorted(required - set(data)):
-            self.add(where or "(顶层)", f"缺少必需的键 '{key}'")
-        return True
-
-
 class _Reader:
     """Reads campaign.yaml into plans, collecting every problem with its key path."""
 
     def __init__(self, path: Path, specs: dict[str, Spec]):
-        self.c = _Collector(path)
+        self.c = Collector(path)
         self.specs = specs
         self.year: int | None = None
 

@@ -242,8 +242,8 @@ class Spec:
 # ---------------------------------------------------------------- loading
 
 
-class _Collector:
-    """Gathers spec problems so one load reports them all."""
+class Collector:
+    """Gathers problems of a spec or config file, each as 'file: key.path: what', so one load reports them all."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -253,15 +253,17 @@ class _Collector:
         self.problems.append(f"{self.path.name}: {where}: {what}")
 
     def keys(self, where: str, data: Any, allowed: set[str], required: set[str] = frozenset()) -> bool:
-        """Check a mapping's keys; False when it is not a mapping at all."""
+        """Check a mapping's keys (unknown ones get a did-you-mean); False when it is no mapping."""
         if not isinstance(data, dict):
-            self.add(where, f"应为键值对（mapping），实际是 {type(data).__name__}")
+            self.add(where or "(顶层)", f"应为键值对（如 key: value），实际是“{data}”")
             return False
         for key in data:
             if key not in allowed:
-                self.add(f"{where}.{key}", f"未知的键 '{key}'{did_you_mean(str(key), allowed)}")
+                path = f"{where}.{key}" if where else str(key)
+                self.add(path, f"未知的键 '{key}'{did_you_mean(str(key), allowed) or '。'}"
+                               f"可用的键：{'、'.join(sorted(allowed))}")
         for key in sorted(required - set(data)):
-            self.add(where, f"缺少必需的键 '{key}'")
+            self.add(where or "(顶层)", f"缺少必需的键 '{key}'")
         return True
 
 
@@ -271,7 +273,7 @@ def did_you_mean(word: str, options: Any) -> str:
     return f"，是否应为 '{close[0]}'？" if close else ""
 
 
-def _strings(c: _Collector, where: str, value: Any) -> tuple[str, ...]:
+def _strings(c: Collector, where: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -282,7 +284,7 @@ def _strings(c: _Collector, where: str, value: Any) -> tuple[str, ...]:
     return ()
 
 
-def _choices(c: _Collector, where: str, raw: Any) -> tuple[Choice, ...]:
+def _choices(c: Collector, where: str, raw: Any) -> tuple[Choice, ...]:
     out = []
     for i, item in enumerate(raw or []):
         w = f"{where}[{i}]"
@@ -293,7 +295,7 @@ def _choices(c: _Collector, where: str, raw: Any) -> tuple[Choice, ...]:
     return tuple(out)
 
 
-def _field(c: _Collector, where: str, raw: Any, path: tuple[str, ...], place: str) -> Field | None:
+def _field(c: Collector, where: str, raw: Any, path: tuple[str, ...], place: str) -> Field | None:
     if not c.keys(where, raw, FIELD_KEYS, {"key", "label", "type"}):
         return None
     ftype = raw["type"]
@@ -313,7 +315,7 @@ def _field(c: _Collector, where: str, raw: Any, path: tuple[str, ...], place: st
     )
 
 
-def _columns(c: _Collector, where: str, raw: Any, path: tuple[str, ...]) -> tuple[Group | Field, ...]:
+def _columns(c: Collector, where: str, raw: Any, path: tuple[str, ...]) -> tuple[Group | Field, ...]:
     if not isinstance(raw, list) or not raw:
         c.add(where, "应为非空列表")
         return ()
@@ -333,7 +335,7 @@ def _columns(c: _Collector, where: str, raw: Any, path: tuple[str, ...]) -> tupl
     return tuple(out)
 
 
-def _table(c: _Collector, where: str, raw: Any) -> Table | None:
+def _table(c: Collector, where: str, raw: Any) -> Table | None:
     if not c.keys(where, raw, TABLE_KEYS, {"columns"}):
         return None
     section = str(raw.get("section", ""))
@@ -353,7 +355,7 @@ def _table(c: _Collector, where: str, raw: Any) -> Table | None:
     return table
 
 
-def _body(c: _Collector, raw: Any) -> tuple[Line | Table, ...]:
+def _body(c: Collector, raw: Any) -> tuple[Line | Table, ...]:
     if not isinstance(raw, list) or not raw:
         c.add("body", "应为非空列表")
         return ()
@@ -382,7 +384,7 @@ def _body(c: _Collector, raw: Any) -> tuple[Line | Table, ...]:
     return tuple(out)
 
 
-def _condition(c: _Collector, where: str, raw: Any, keys: set[str]) -> None:
+def _condition(c: Collector, where: str, raw: Any, keys: set[str]) -> None:
     if not c.keys(where, raw, CONDITION_KEYS):
         return
     named = raw.get("any") or ([raw["field"]] if "field" in raw else [])
@@ -395,7 +397,7 @@ def _condition(c: _Collector, where: str, raw: Any, keys: set[str]) -> None:
         c.add(where, "条件必须有 filled、equals、min 或 max 之一")
 
 
-def _rules(c: _Collector, raw: Any, keys: set[str]) -> tuple[Rule, ...]:
+def _rules(c: Collector, raw: Any, keys: set[str]) -> tuple[Rule, ...]:
     out = []
     for i, item in enumerate(raw or []):
         w = f"rules[{i}]"
@@ -427,7 +429,7 @@ def _rules(c: _Collector, raw: Any, keys: set[str]) -> tuple[Rule, ...]:
     return tuple(out)
 
 
-def _feeds(c: _Collector, raw: Any) -> Feeds | None:
+def _feeds(c: Collector, raw: Any) -> Feeds | None:
     if raw is None:
         return None
     if not c.keys("feeds", raw, {"form", "fields"}, {"form", "fields"}):
@@ -437,7 +439,7 @@ def _feeds(c: _Collector, raw: Any) -> Feeds | None:
 
 def parse_spec(data: Any, path: Path) -> Spec:
     """Build a Spec from parsed YAML, raising SpecError with every problem found."""
-    c = _Collector(path)
+    c = Collector(path)
     if not c.keys("(顶层)", data, TOP_KEYS, {"id", "title", "kind"}):
         raise SpecError(c.problems)
     kind = data["kind"]
