@@ -29,7 +29,7 @@ from .report import write_summary
 from .rollup import RollupResult, rollup_inbox
 from .spec import Spec, Table, load_specs
 from .status import BEIJING
-from .template import _Formats, _Grid, _write_table_header, column_width, template_metadata
+from .template import Formats, Grid, write_table_header, column_width, template_metadata
 
 PRESET = "plan-filing"
 SEED = 2012
@@ -431,7 +431,7 @@ def write_filled(spec: Spec, path: Path | str, header: Mapping[str, Any], rows: 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
                                          "in_memory": True})
     wb.set_properties({"created": datetime(2012, 1, 1)})
-    fmt = _Formats(wb)
+    fmt = Formats(wb)
     ws = wb.add_worksheet(sheet_name(spec.title))
     cell = wb.add_format(_CELL)
     day = wb.add_format({**_CELL, "num_format": "yyyy-mm-dd", "align": "center"})
@@ -476,12 +476,12 @@ def write_filled(spec: Spec, path: Path | str, header: Mapping[str, Any], rows: 
     return path
 
 
-def _filled_table(ws, fmt: _Formats, table: Table, top: int, rows: Sequence[Mapping[str, Any]],
+def _filled_table(ws, fmt: Formats, table: Table, top: int, rows: Sequence[Mapping[str, Any]],
                   total: Mapping[str, Any] | None, put) -> int:
     """The table's header drawn as the template draws it, then the 合计 row (if typed) and the rows."""
     fields = table.fields
-    g = _Grid(ws, fmt, [column_width(f) for f in fields])
-    row = _write_table_header(g, table, top, {f.key: (i, i) for i, f in enumerate(fields)})
+    g = Grid(ws, fmt, [column_width(f) for f in fields])
+    row = write_table_header(g, table, top, {f.key: (i, i) for i, f in enumerate(fields)})
     if total is not None:
         put(row, 0, table.total_row or "合计")
         for c, f in enumerate(fields[1:], 1):

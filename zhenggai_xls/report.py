@@ -30,7 +30,7 @@ from .orgs import Org
 from .rollup import (OVERDUE_STATUSES, REPORT_STATUSES, Coverage, FormRollup, RollupResult,
                      ReportStatus)
 from .spec import Field, Group, Spec, Table, load_specs
-from .template import (LINE_PT, _Formats, _Grid, _page_setup, _write_header_lines, _write_table_header,
+from .template import (LINE_PT, Formats, Grid, page_setup, write_header_lines, write_table_header,
                        column_width, lines_needed, template_metadata)
 
 SUBTOTAL_PREFIX = "小计："  # readers skip rows whose label starts with 小计
@@ -168,7 +168,7 @@ def _write_time(ws, row: int, col: int, moment: datetime | date | None, fmt, bla
 def _print_setup(ws, last_row: int, last_col: int, head_first: int | None, head_last: int | None,
                  freeze: tuple[int, int] | None) -> None:
     """A4 landscape, one page wide, header rows on every page, page numbers, frozen panes."""
-    _page_setup(ws, max(last_row, 0), last_col)
+    page_setup(ws, max(last_row, 0), last_col)
     if head_first is not None:
         ws.repeat_rows(head_first, head_last)
     if freeze:
@@ -305,15 +305,15 @@ def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec
     widths += [SPACER_WIDTH, *COVERAGE_WIDTHS]
     title = form_sheet_name(spec)
     ws = wb.add_worksheet(title)
-    g = _Grid(ws, _Formats(wb), widths)
+    g = Grid(ws, Formats(wb), widths)
     last_col = len(widths) - 1
     g.put(0, 0, 0, last_col, spec.title if _is_unit_table(spec) else f"{spec.title}汇总", g.fmt("title"), pad=12)
     # Across the whole width: the header lines need room for two label/input pairs a row.
-    row = _write_header_lines(g, spec, 1, 0, n - 1 if _is_unit_table(spec) else last_col, result.level)
+    row = write_header_lines(g, spec, 1, 0, n - 1 if _is_unit_table(spec) else last_col, result.level)
     _fill_report_date(g, ws, result)
     head_top = row
     spans = {f.key: (i, i) for i, f in enumerate(fields)}
-    row = _write_table_header(g, table, head_top, spans)
+    row = write_table_header(g, table, head_top, spans)
     for c, head in enumerate(COVERAGE_HEADS):
         g.put(head_top, cov0 + c, row - 1, cov0 + c, head, g.fmt("header"))
     for i, r in enumerate(consolidated_rows(result, fr, load_specs())):
@@ -331,7 +331,7 @@ def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec
     return title
 
 
-def _fill_report_date(g: _Grid, ws, result: RollupResult) -> None:
+def _fill_report_date(g: Grid, ws, result: RollupResult) -> None:
     """Put the as-of date into the 填报日期 input the header lines drew."""
     day = datetime.combine(result.as_of.date(), datetime.min.time())
     for block in g.inputs:

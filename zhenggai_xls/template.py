@@ -157,7 +157,7 @@ _INPUT_BY_TYPE: dict[str, dict] = {
 }
 
 
-class _Formats:
+class Formats:
     """Formats created once per workbook, by style name (and field type)."""
 
     def __init__(self, wb: xlsxwriter.Workbook):
@@ -188,11 +188,11 @@ class _Input:
 
 
 @dataclass
-class _Grid:
+class Grid:
     """The form sheet being drawn: column widths, height needs, inputs to validate."""
 
     ws: object
-    fmt: _Formats
+    fmt: Formats
     widths: list[float]
     heights: dict[int, float] = dc_field(default_factory=dict)
     tall: list[tuple[int, int, float]] = dc_field(default_factory=list)  # merged over rows: (r0, r1, pt)
@@ -259,7 +259,7 @@ def header_rows(spec: Spec) -> list[list[Field]]:
     return [ordered[i:i + 2] for i in range(0, len(ordered), 2)]
 
 
-def _write_header_lines(g: _Grid, spec: Spec, row: int, c0: int, c1: int, unit: Org | None) -> int:
+def write_header_lines(g: Grid, spec: Spec, row: int, c0: int, c1: int, unit: Org | None) -> int:
     """Draw 填报单位（盖章）：____ 填报日期：____ … over columns c0..c1; return the next row."""
     for pair in header_rows(spec):
         parts = snap(g.widths[c0:c1 + 1], [1] * len(pair)) if c1 - c0 + 1 >= 2 * len(pair) else None
@@ -299,7 +299,7 @@ def group_notes(columns: Sequence[Group | Field], inherited: str = "") -> dict[s
     return out
 
 
-def _write_table_header(g: _Grid, table: Table, top: int, spans: Mapping[str, tuple[int, int]]) -> int:
+def write_table_header(g: Grid, table: Table, top: int, spans: Mapping[str, tuple[int, int]]) -> int:
     """Draw the (merged, multi-row) header: a group spans its leaves, a leaf reaches the last row."""
     last = top + table.header_depth - 1
     fmt = g.fmt("header")
@@ -322,7 +322,7 @@ def _label_key(table: Table) -> str:
     return table.preset_field or table.unit_field or table.fields[0].key
 
 
-def _write_table_body(g: _Grid, table: Table, top: int, spans: Mapping[str, tuple[int, int]],
+def _write_table_body(g: Grid, table: Table, top: int, spans: Mapping[str, tuple[int, int]],
                       preset: Sequence[str] | None = None, extra_blank: int = 0) -> int:
     """Draw the 合计 row (on top, as in party statistics) and the input rows; return the next row."""
     names = list(preset if preset is not None else table.rows)
@@ -350,7 +350,7 @@ def _write_table_body(g: _Grid, table: Table, top: int, spans: Mapping[str, tupl
     return last + 1
 
 
-def _write_total_cell(g: _Grid, f: Field, row: int, c0: int, c1: int, first: int, last: int,
+def _write_total_cell(g: Grid, f: Field, row: int, c0: int, c1: int, first: int, last: int,
                       is_label: bool, label: str) -> None:
     fmt = g.fmt("total")
     if is_label:
@@ -367,14 +367,14 @@ def _write_total_cell(g: _Grid, f: Field, row: int, c0: int, c1: int, first: int
 # ---------------------------------------------------------------- kind "table"
 
 
-def _draw_table_kind(g: _Grid, spec: Spec, unit: Org | None, preset: Sequence[str] | None) -> dict:
+def _draw_table_kind(g: Grid, spec: Spec, unit: Org | None, preset: Sequence[str] | None) -> dict:
     table = spec.table
     n = len(table.fields)
     spans = {f.key: (i, i) for i, f in enumerate(table.fields)}
     g.put(0, 0, 0, n - 1, spec.title, g.fmt("title"), pad=12)
-    row = _write_header_lines(g, spec, 1, 0, n - 1, unit)
+    row = write_header_lines(g, spec, 1, 0, n - 1, unit)
     head_top = row
-    row = _write_table_header(g, table, row, spans)
+    row = write_table_header(g, table, row, spans)
     g.meta["table_header"] = range_a1(head_top, 0, row - 1, n - 1)
     end = _write_table_body(g, table, row, spans, preset, extra_blank=2 if preset else 0)
     first_col_is_name = _label_key(table) == table.fields[0].key
@@ -393,7 +393,7 @@ def _table_widths(table: Table, names: Sequence[str] | None) -> list[float]:
     return widths
 
 
-def _write_notes(g: _Grid, spec: Spec, row: int, last_col: int) -> int:
+def _write_notes(g: Grid, spec: Spec, row: int, last_col: int) -> int:
     """A 注： line under the form: group notes and the description, as printed forms have."""
     parts = []
     table = spec.table
@@ -462,7 +462,7 @@ def _form_columns(spec: Spec) -> tuple[list[float], bool]:
     return [SECTION_W] + ([SUB_W] if has_sub else []) + [SLOT] * slots, has_sub
 
 
-def _line_spans(g: _Grid, line: Line, c0: int, c1: int) -> list[tuple[int, int]]:
+def _line_spans(g: Grid, line: Line, c0: int, c1: int) -> list[tuple[int, int]]:
     """Label and input runs for each position of a line: labels fit, inputs share the rest."""
     labels, inputs = _line_needs(line)
     total = g.span_width(c0, c1)
@@ -474,7 +474,7 @@ def _line_spans(g: _Grid, line: Line, c0: int, c1: int) -> list[tuple[int, int]]
     return [(c0 + a, c0 + b) for a, b in runs]
 
 
-def _draw_line(g: _Grid, line: Line, row: int, c0: int, c1: int, unit: Org | None) -> int:
+def _draw_line(g: Grid, line: Line, row: int, c0: int, c1: int, unit: Org | None) -> int:
     """Draw one Line (one or more rows) of label/input pairs in columns c0..c1."""
     runs = _line_spans(g, line, c0, c1)
     chunks = _chunks(line.fields)
@@ -508,10 +508,10 @@ def _section_runs(body: Sequence[Line | Table]) -> list[list[Line | Table]]:
     return runs
 
 
-def _draw_form_kind(g: _Grid, spec: Spec, unit: Org | None, has_sub: bool) -> dict:
+def _draw_form_kind(g: Grid, spec: Spec, unit: Org | None, has_sub: bool) -> dict:
     last_col = len(g.widths) - 1
     g.put(0, 0, 0, last_col, spec.title, g.fmt("title"), pad=12)
-    row = _write_header_lines(g, spec, 1, 0, last_col, unit)
+    row = write_header_lines(g, spec, 1, 0, last_col, unit)
     content0 = 2 if has_sub else 1
     for run in _section_runs(spec.body):
         top = row
@@ -530,11 +530,11 @@ def _draw_form_kind(g: _Grid, spec: Spec, unit: Org | None, has_sub: bool) -> di
     return {"last_row": _write_notes(g, spec, row, last_col), "last_col": last_col}
 
 
-def _draw_form_table(g: _Grid, table: Table, top: int, c0: int, c1: int) -> int:
+def _draw_form_table(g: Grid, table: Table, top: int, c0: int, c1: int) -> int:
     """A form's table: its columns snapped onto the grid between c0 and c1."""
     runs = snap(g.widths[c0:c1 + 1], [column_width(f) for f in table.fields])
     spans = {f.key: (c0 + a, c0 + b) for f, (a, b) in zip(table.fields, runs)}
-    row = _write_table_header(g, table, top, spans)
+    row = write_table_header(g, table, top, spans)
     g.meta["table_header"] = range_a1(top, c0, row - 1, c1)
     return _write_table_body(g, table, row, spans)
 
@@ -617,7 +617,7 @@ def validation(f: Field, first_cell: str, lists: _Lists, note: str = "") -> dict
     }
 
 
-def _add_validations(g: _Grid, lists: _Lists) -> None:
+def _add_validations(g: Grid, lists: _Lists) -> None:
     for block in g.inputs:
         opts = validation(block.field, a1(block.r0, block.c0), lists, block.note)
         g.ws.data_validation(block.r0, block.c0, block.r1, block.c1, opts)
@@ -652,10 +652,10 @@ def describe_rule(rule: Rule, spec: Spec) -> str:
     return text
 
 
-def _write_guide(wb: xlsxwriter.Workbook, fmt: _Formats, spec: Spec) -> None:
+def _write_guide(wb: xlsxwriter.Workbook, fmt: Formats, spec: Spec) -> None:
     """The 填表说明 sheet: every field's requirement and every rule, printable."""
     ws = wb.add_worksheet(GUIDE_SHEET)
-    g = _Grid(ws, fmt, [6.0, 38.0, 64.0])
+    g = Grid(ws, fmt, [6.0, 38.0, 64.0])
     g.put(0, 0, 0, 2, f"{spec.title}填表说明", fmt("title"), pad=12)
     row = 1
     if spec.description:
@@ -675,7 +675,7 @@ def _write_guide(wb: xlsxwriter.Workbook, fmt: _Formats, spec: Spec) -> None:
     ws.print_area(0, 0, row - 1, 2)
 
 
-def _guide_table(g: _Grid, row: int, heads: tuple[str, str, str], items: Sequence[tuple[str, str]]) -> int:
+def _guide_table(g: Grid, row: int, heads: tuple[str, str, str], items: Sequence[tuple[str, str]]) -> int:
     for c, head in enumerate(heads):
         g.put(row, c, row, c, head, g.fmt("header"))
     for i, (name, text) in enumerate(items, 1):
@@ -717,19 +717,19 @@ def write_template(spec: Spec, path: Path | str, unit: Org | None = None,
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp))
         wb.set_properties({"title": spec.title, "author": GENERATOR, "created": CREATED})
-        fmt = _Formats(wb)
+        fmt = Formats(wb)
         ws = wb.add_worksheet(sheet_name(spec.title))
         if spec.kind == "table":
-            g = _Grid(ws, fmt, _table_widths(spec.table, unit_rows))
+            g = Grid(ws, fmt, _table_widths(spec.table, unit_rows))
             extent = _draw_table_kind(g, spec, unit, unit_rows)
         else:
             widths, has_sub = _form_columns(spec)
-            g = _Grid(ws, fmt, widths)
+            g = Grid(ws, fmt, widths)
             extent = _draw_form_kind(g, spec, unit, has_sub)
         g.finish()
         _write_guide(wb, fmt, spec)
         _add_validations(g, _Lists(wb))
-        _page_setup(ws, extent["last_row"], extent["last_col"])
+        page_setup(ws, extent["last_row"], extent["last_col"])
         if unit is not None:
             ws.protect("", {"format_columns": True, "format_rows": True, "insert_rows": True})
         _write_metadata(wb, template_metadata(spec, unit) | g.meta)
@@ -738,7 +738,7 @@ def write_template(spec: Spec, path: Path | str, unit: Org | None = None,
     return path
 
 
-def _page_setup(ws, last_row: int, last_col: int) -> None:
+def page_setup(ws, last_row: int, last_col: int) -> None:
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
