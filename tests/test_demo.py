@@ -62,8 +62,18 @@ def test_demo_is_deterministic(demo_run, tmp_path):
     assert again.result.as_json()["forms"] == first.as_json()["forms"]
 
 
-def test_demo_refuses_a_folder_in_use(demo_run):
-    folder, _ = demo_run
-    run = CliRunner().invoke(main, ["demo", str(folder)])
+def test_demo_refuses_a_folder_in_use_but_rebuilds_its_own(tmp_path):
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "工作记录.xlsx").write_bytes(b"keep me")
+    run = CliRunner().invoke(main, ["demo", str(other)])
     assert run.exit_code == 2
     assert "不是空的" in run.output and "Traceback" not in run.output
+    assert (other / "工作记录.xlsx").read_bytes() == b"keep me"
+
+    folder = tmp_path / "demo"
+    for _ in range(2):  # the README's first command may be run again
+        run = CliRunner().invoke(main, ["demo", str(folder)])
+        assert run.exit_code == 0, run.output
+    assert (folder / SUMMARY_FILE).is_file()
+    assert not (folder / "inbox" / "inbox").exists()

@@ -26,7 +26,7 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
     setup = re.search(r"## 安装与运行\n(.*?)\n## ", text, re.S).group(1)
     commands = re.findall(r"```bash\n(.*?)\n```", setup, re.S)
     assert len(commands) == 2
-    assert commands[0].startswith("pip install -e . && zhenggai ")
+    assert commands[0] == "pip install -e . && zhenggai demo"
     assert "pytest" in commands[1]
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert commands[1] in ci_lines

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -34,6 +35,7 @@ from .template import Formats, Grid, write_table_header, column_width, template_
 PRESET = "plan-filing"
 SEED = 2012
 SUMMARY_FILE = "汇总表.xlsx"
+DEMO_MARKER = ".zhenggai-demo"  # marks a folder `zhenggai demo` may rebuild
 INBOX = "inbox"
 CATEGORIES = ("领导班子建设", "党员队伍建设", "工作机制建设", "工作业绩", "群众反映")
 CONTENT_KEYS = ("content_leadership", "content_members", "content_mechanism", "content_performance",
@@ -106,9 +108,12 @@ class DemoResult:
 
 
 def build_demo(folder: Path | str, seed: int = SEED) -> DemoResult:
-    """Write a demo campaign into `folder` (new or empty), roll it up and write the summary workbook."""
+    """Write a demo campaign into `folder` (new, empty or an earlier demo), roll it up, write the summary."""
     folder = Path(folder)
+    if (folder / DEMO_MARKER).is_file():  # an earlier demo run: build it anew
+        shutil.rmtree(folder)
     campaign = init_campaign(folder, PRESET)
+    (folder / DEMO_MARKER).write_text("zhenggai demo\n", encoding="utf-8")
     _extend_campaign(folder, campaign.year)
     campaign = load_campaign(folder)
     inbox = folder / INBOX
@@ -118,6 +123,7 @@ def build_demo(folder: Path | str, seed: int = SEED) -> DemoResult:
     result = rollup_inbox(inbox, folder, as_of=as_of(campaign.year))
     workbook = write_summary(result, folder / SUMMARY_FILE)
     return DemoResult(folder, inbox, workbook, campaign, result, sorted(maker.files), maker.cases)
+
 
 
 def as_of(year: int) -> datetime:
