@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -19,6 +20,9 @@ def demo_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo") / "演示"
     result = CliRunner().invoke(main, ["demo", str(folder)])
     return folder, result
+
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_demo_command_writes_the_campaign_and_the_workbook(demo_run):
@@ -77,3 +81,5 @@ def test_demo_refuses_a_folder_in_use_but_rebuilds_its_own(tmp_path):
         assert run.exit_code == 0, run.output
     assert (folder / SUMMARY_FILE).is_file()
     assert not (folder / "inbox" / "inbox").exists()
+    blanks = sorted(p.name for p in (folder / "全部空白模板").glob("*.xlsx"))
+    assert blanks == sorted(p.name for p in (ROOT / "templates_xlsx").glob("*.xlsx")) and len(blanks) == 6

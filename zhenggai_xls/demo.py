@@ -30,12 +30,13 @@ from .report import write_summary
 from .rollup import RollupResult, rollup_inbox
 from .spec import Spec, Table, load_specs
 from .status import BEIJING
-from .template import Formats, Grid, write_table_header, column_width, template_metadata
+from .template import Formats, Grid, column_width, template_metadata, write_table_header, write_templates
 
 PRESET = "plan-filing"
 SEED = 2012
 SUMMARY_FILE = "汇总表.xlsx"
 DEMO_MARKER = ".zhenggai-demo"  # marks a folder `zhenggai demo` may rebuild
+ALL_TEMPLATES = "全部空白模板"  # every form's blank template, to look at
 INBOX = "inbox"
 CATEGORIES = ("领导班子建设", "党员队伍建设", "工作机制建设", "工作业绩", "群众反映")
 CONTENT_KEYS = ("content_leadership", "content_members", "content_mechanism", "content_performance",
@@ -100,6 +101,7 @@ class DemoResult:
             f"未通过校验 {c['invalid']}",
             f"  逾期事项：{len(self.result.overdue)} 项；被替代的旧版本：{len(self.result.superseded)} 份",
             f"  汇总表：{self.workbook}",
+            f"  空白模板：{self.folder / ALL_TEMPLATES}（全部 {len(load_specs())} 张表）",
             f"下一步：用 Excel 或 WPS 打开汇总表；或运行 zhenggai status {self.inbox} --campaign {self.folder}",
         ]
 
@@ -122,6 +124,7 @@ def build_demo(folder: Path | str, seed: int = SEED) -> DemoResult:
     maker.make()
     result = rollup_inbox(inbox, folder, as_of=as_of(campaign.year))
     workbook = write_summary(result, folder / SUMMARY_FILE)
+    write_templates(load_specs().values(), folder / ALL_TEMPLATES)
     return DemoResult(folder, inbox, workbook, campaign, result, sorted(maker.files), maker.cases)
 
 
