@@ -115,7 +115,7 @@ def test_a_line_the_locator_did_not_find_is_not_summed_as_zero():
 def test_at_most_points_at_the_limit_cell_with_the_spec_message():
     sub = one(STATS, STATS_HEADER, [branch(people_total=5.0)])
     assert found(sub) == [("rule.at_most", "J6")]
-    assert sub.problems[0].message == "“两代表一委员”与“党外群众”之和不能超过“人次”。"
+    assert sub.problems[0].message == "“两代表一委员”与“党外群众”之和不能超过“人次”（现各项之和为 7，“人次”为 5）。"
 
 
 def test_warning_rule_does_not_make_the_file_invalid():
@@ -377,10 +377,14 @@ def test_done_never_goes_down_and_new_done_is_the_difference():
                  ("2023-10-28", "2023-11-03", [2, 0, 1, 1, 1], [1, 0, 0, 0, 0]))
     assert all(s.valid for s in subs)
     out = check_across_periods(WEEKLY, subs)
+    # Row 7 went down (1 -> 0): not_decreasing only, never also "增加了 -1" at its 本周新完成.
     assert sorted((s.path.name, p.rule, p.cell) for s, p in out) == [
         ("2023-11-03.xlsx", "rule.not_decreasing", "C7"),
-        ("2023-11-03.xlsx", "rule.weekly_delta", "F7"),
     ]
+    subs = weeks(("2023-10-21", "2023-10-27", [1, 1, 1, 1, 1], [1, 1, 1, 1, 1]),
+                 ("2023-10-28", "2023-11-03", [2, 1, 1, 1, 1], [0, 0, 0, 0, 0]))
+    out = check_across_periods(WEEKLY, subs)
+    assert sorted((s.path.name, p.rule, p.cell) for s, p in out) == [("2023-11-03.xlsx", "rule.weekly_delta", "F6")]
     assert all(p.severity == "warning" for _, p in out)
 
 

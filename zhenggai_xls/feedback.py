@@ -38,12 +38,14 @@ def feedback_path(submission: Submission, out_dir: Path | str) -> Path:
     return Path(out_dir) / f"{Path(submission.path).stem}_反馈.xlsx"
 
 
-def write_feedback(submission: Submission, out_dir: Path | str) -> Path:
-    """Write the marked copy of the submitted workbook with its 问题清单; return its path."""
+def write_feedback(submission: Submission, out_dir: Path | str, target: Path | None = None) -> Path:
+    """Write the marked copy of the submitted workbook with its 问题清单; return its path.
+
+    `target` overrides the default `feedback_path` (several units' files of the same name)."""
     book = _unit_workbook(Path(submission.path))
     targets = _mark_cells(book, submission)
     _add_problem_list(book, submission.problems, targets)
-    target = feedback_path(submission, out_dir)
+    target = target or feedback_path(submission, out_dir)
     with atomic_path(target) as tmp:
         book.save(tmp)
     return target

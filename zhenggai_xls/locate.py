@@ -31,6 +31,7 @@ MERGE_EXPAND_MAX = 20_000  # larger merges are looked up by scanning instead
 VALUE_REACH = 12  # how many columns to the right of a label its value may sit
 TITLE_ROWS = 8  # how many non-empty rows at the top may hold the form's title
 MIN_MATCHED = 3  # fields a sheet must show before it counts as the form
+_NUMBERISH = re.compile(r"[\d.,√✓✔○●☑]+")  # counts and marks typed as text (csv, cells formatted as text)
 
 
 @lru_cache(maxsize=65536)
@@ -371,11 +372,18 @@ def _is_note_row(m: _Matcher, hit: _TableHit, text_keys: set[str], values: dict[
     if not texts or not all(isinstance(v, str) for v in texts):
         return False
     normalised = [normalize_label(v) for v in texts]
-    if any(n and any(n in note or note in n for note in m.notes) for n in normalised):
+    if any(_is_note_text(n, m.notes) for n in normalised):
         return True
     if hit.rows or any(k in text_keys for k, v in values.items() if not _blank(v)):
         return False
     return all(len(n) >= 4 and not re.fullmatch(r"[\d.]+", n) for n in normalised)
+
+
+def _is_note_text(text: str, notes: set[str]) -> bool:
+    """A cell holding a column note or a piece of one; a number typed as text ("1") never is."""
+    if not text or _NUMBERISH.fullmatch(text):
+        return False
+    return any(text in note or note in text for note in notes)
 
 
 def _is_numbering_row(hit: _TableHit, values: dict[str, object]) -> bool:

@@ -32,10 +32,11 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
     RuleInfo("file.unknown_form", "error", "无法识别表单",
              "没有找到任何已知表单（{forms}）的表头，请使用下发的模板填写。"),
     RuleInfo("file.unfilled", "error", "表格未填写", "表格是空白模板，没有填写任何数据。"),
-    RuleInfo("file.wrong_form", "error", "表单不符", "这是“{found}”，不是要求的“{expected}”。"),
+    RuleInfo("file.wrong_form", "error", "表单不符",
+             "这是“{found}”，不是要求的“{expected}”，请用“{expected}”的模板填写后发送。"),
     # -- recognising the unit
     RuleInfo("unit.unknown", "error", "无法识别填报单位",
-             "填报单位“{value}”不在组织架构中，请填写规范全称（如“{hint}”）。"),
+             "“{label}”填的“{value}”不在组织架构中，请填写组织架构中的规范全称{hint}。"),
     RuleInfo("unit.missing", "error", "未填写填报单位", "请填写填报单位的规范全称。"),
     # -- the header and table structure
     RuleInfo("header.missing_column", "error", "缺少列", "表头中没有“{label}”列，请按模板补上这一列。"),
@@ -58,7 +59,7 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
     RuleInfo("value.error_cell", "error", "单元格错误值", "“{label}”显示错误值，请改为正确的数值。"),
     # -- cross-field rules (kinds of sheets/*.yaml rules)
     RuleInfo("rule.sum", "error", "合计不等于各项之和", "“{total}”为 {value}，但{parts}之和为 {expected}。"),
-    RuleInfo("rule.at_most", "error", "超过上限", "{parts}之和为 {value}，超过了“{limit}”的 {expected}。"),
+    RuleInfo("rule.at_most", "error", "超过上限", "{parts}为 {value}，超过了“{limit}”的 {expected}。"),
     RuleInfo("rule.exactly_one", "error", "应只标一项", "{fields}中应恰好标一项，现标了 {value} 项。"),
     RuleInfo("rule.requires", "error", "缺少相关内容", "{message}"),
     RuleInfo("rule.not_after", "error", "日期先后不对", "“{field}”{value}晚于“{limit}”{expected}。"),

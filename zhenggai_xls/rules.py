@@ -235,11 +235,15 @@ def _number(view: RowView, keys: Iterable[str]) -> int:
     return sum(int(view.value(k) or 0) for k in keys)
 
 
-def rule_problem(rule: Rule, rule_id: str, view: RowView, key: str, **params: Any) -> Problem:
-    """A problem of `rule` at `key`'s cell; the rule's own message when the spec gives one."""
+def rule_problem(rule: Rule, rule_id: str, view: RowView, key: str, facts: str = "", **params: Any) -> Problem:
+    """A problem of `rule` at `key`'s cell; the rule's own message when the spec gives one,
+    followed by `facts` (the numbers found) so the clerk sees what is off."""
     label = view.labels.get(key, key)
     params = {"label": label, "value": view.typed(key), **params}
-    message = rule.message or RULES[rule_id].template.format(**params)
+    if rule.message:
+        message = f"{rule.message.rstrip('。')}（{facts}）。" if facts else rule.message
+    else:
+        message = RULES[rule_id].template.format(**params)
     return Problem(rule=rule_id, message=message, severity=rule.severity, sheet=view.sheet,
                    cell=view.cell(key), field=label, value=view.typed(key))
 
@@ -248,18 +252,23 @@ def _explain_sum(rule: Rule, view: RowView) -> list[Problem]:
     total, parts = rule.params["total"], rule.params["parts"]
     if view.any_bad([total, *parts]):
         return []
-    return [rule_problem(rule, "rule.sum", view, total, total=view.labels.get(total, total),
-                         parts=_quoted(view, parts), value=_number(view, [total]),
-                         expected=_number(view, parts))]
+    value, expected = _number(view, [total]), _number(view, parts)
+    facts = f"现“{view.labels.get(total, total)}”为 {value}，各项相加为 {expected}"
+    return [rule_problem(rule, "rule.sum", view, total, facts, total=view.labels.get(total, total),
+                         parts=_quoted(view, parts), value=value, expected=expected)]
 
 
 def _explain_at_most(rule: Rule, view: RowView) -> list[Problem]:
     limit, parts = rule.params["limit"], rule.params["parts"]
     if view.any_bad([limit, *parts]):
         return []
-    return [rule_problem(rule, "rule.at_most", view, limit, parts=_quoted(view, parts),
-                         limit=view.labels.get(limit, limit), value=_number(view, parts),
-                         expected=_number(view, [limit]))]
+    summed = _quoted(view, parts) + ("之和" if len(parts) > 1 else "")
+    value, expected = _number(view, parts), _number(view, [limit])
+    short = {k: view.labels.get(k, k).rsplit("/", 1)[-1] for k in (limit, *parts)}
+    what = "各项之和" if len(parts) > 1 else f"“{short[parts[0]]}”"
+    facts = f"现{what}为 {value}，“{short[limit]}”为 {expected}"
+    return [rule_problem(rule, "rule.at_most", view, limit, facts, parts=summed,
+                         limit=view.labels.get(limit, limit), value=value, expected=expected)]
 
 
 def _explain_exactly_one(rule: Rule, view: RowView) -> list[Problem]:
@@ -268,8 +277,9 @@ def _explain_exactly_one(rule: Rule, view: RowView) -> list[Problem]:
         return []
     marked = [k for k in keys if view.value(k)]
     at = marked[0] if marked else keys[0]
-    return [rule_problem(rule, "rule.exactly_one", view, at, fields=_quoted(view, keys),
-                         value=_number(view, keys))]
+    count = _number(view, keys)
+    return [rule_problem(rule, "rule.exactly_one", view, at, f"现标了 {count} 项", fields=_quoted(view, keys),
+                         value=count)]
 
 
 def _holds(view: RowView, key: str, cond: Mapping[str, Any]) -> bool:
@@ -319,7 +329,8 @@ def _explain_not_after(rule: Rule, view: RowView) -> list[Problem]:
     first, last = _as_date(view.value(key)), _as_date(view.value(limit))
     if first is None or last is None or first <= last:
         return []
-    return [rule_problem(rule, "rule.not_after", view, key, field=view.labels.get(key, key),
+    facts = f"现“{view.labels.get(key, key)}”为 {first.isoformat()}，“{view.labels.get(limit, limit)}”为 {last.isoformat()}"
+    return [rule_problem(rule, "rule.not_after", view, key, facts, field=view.labels.get(key, key),
                          value=first.isoformat(), limit=view.labels.get(limit, limit),
                          expected=last.isoformat())]
 
@@ -463,7 +474,8 @@ def _across(rule: Rule, view: RowView, last: Any, consecutive: bool) -> list[Pro
             return [rule_problem(rule, "rule.not_decreasing", view, key, value=value, expected=last)]
     elif rule.kind == "weekly_delta" and consecutive:
         value, of = view.value(key), view.value(rule.params["of"])
-        if value is not None and of is not None and value != of - last:
+        # A decrease is not_decreasing's finding; "增加了 -1" would report it twice.
+        if value is not None and of is not None and of >= last and value != of - last:
             return [rule_problem(rule, "rule.weekly_delta", view, key, value=value, expected=of - last)]
     return []
 

@@ -8,6 +8,7 @@ One bad file never stops the others; no exception escapes for a file's content.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -218,7 +219,8 @@ def _unit_from_name(sub: Submission, ex: Extract, spec: Spec, orgs: OrgTree | No
 
 
 def _unknown(orgs: OrgTree, name: str, sheet: str | None, cell: str | None, label: str) -> Problem:
-    hint = orgs.closest(name) or "组织架构中的规范全称"
+    closest = orgs.closest(name)
+    hint = f"（是否应为“{closest}”？）" if closest else ""
     return problem("unit.unknown", sheet=sheet, cell=cell, field=label, value=name, hint=hint)
 
 
@@ -333,18 +335,37 @@ UNREADABLE = frozenset({"file.empty", "file.not_workbook", "file.corrupt", "file
 
 def write_feedback_copies(submissions: list[Submission], out_dir: Path | str) -> tuple[list[Path], list[str]]:
     """A marked copy of every readable file with problems; (paths written, notes on files that got none)."""
-    from .feedback import feedback_path, write_feedback
+    from .feedback import write_feedback
 
     written: list[Path] = []
     notes: list[str] = []
     for sub in per_file(submissions):
         if any(p.rule in UNREADABLE for p in sub.problems):
             continue
-        target_dir = Path(out_dir)
-        if feedback_path(sub, target_dir) in written:  # 报表.xlsx and 报表.xls from two folders
-            target_dir = target_dir / sub.path.suffix.lstrip(".")
+        target = _free_feedback_path(sub, Path(out_dir), set(written))
         try:
-            written.append(write_feedback(sub, target_dir))
+            written.append(write_feedback(sub, out_dir, target))
         except Exception as exc:  # noqa: BLE001 — one file's copy failing never stops the others
             notes.append(f"{sub.path}：未能生成反馈表（{exc}）")
     return written, notes
+
+
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+def _free_feedback_path(sub: Submission, out_dir: Path, taken: set[Path]) -> Path:
+    """<stem>_反馈.xlsx; when another file of this run has that name (every unit returns
+    整改清单.xlsx), prefix the unit's name, then its folder's, then number it — never overwrite."""
+    from .feedback import feedback_path
+
+    first = feedback_path(sub, out_dir)
+    stem = Path(sub.path).stem
+    prefixes = [_UNSAFE_IN_NAME.sub("_", p) for p in (sub.unit_name, Path(sub.path).parent.name) if p]
+    candidates = [first, *(out_dir / f"{p}_{stem}_反馈.xlsx" for p in prefixes)]
+    n = 1
+    while True:
+        for candidate in candidates:
+            if candidate not in taken:
+                return candidate
+        n += 1
+        candidates = [out_dir / f"{stem}_反馈({n}).xlsx"]
