@@ -185,11 +185,12 @@ def test_grouping_by_supervision_group_and_type():
     subs, register = four_filings()
     result = rollup(subs, plan_filing_campaign(), as_of=AS_OF, register=register, by="督导组")
     stats = result.forms["stats"]
-    assert stats.groups["第一督导组"] == stats.units["C1"]
-    assert stats.groups["第二督导组"] == stats.units["C2"]
-    assert stats.group_coverage["第二督导组"] == Coverage(3, 2, 1)
+    assert result.groupings == ("督导组",)
+    assert stats.groups["督导组"]["第一督导组"] == stats.units["C1"]
+    assert stats.groups["督导组"]["第二督导组"] == stats.units["C2"]
+    assert stats.group_coverage["督导组"]["第二督导组"] == Coverage(3, 2, 1)
     by_type = rollup(subs, plan_filing_campaign(), as_of=AS_OF, register=register, by="类型")
-    assert set(by_type.forms["stats"].groups) == {"乡镇", "机关"}
+    assert set(by_type.forms["stats"].groups["类型"]) == {"乡镇", "机关"}
     with pytest.raises(ConfigError, match="督导组"):
         rollup(subs, plan_filing_campaign(), as_of=AS_OF, by="片区")
 

@@ -99,20 +99,30 @@ def init(folder: Path, preset: str, year: int | None) -> None:
 @click.option("--orgs", "orgs_file", type=click.Path(exists=True, dir_okay=False),
               help="组织架构文件（.xlsx 或 .csv），与 --per-unit 一起使用。")
 @click.option("--per-unit", is_flag=True, help="按组织架构给每个填报单位各生成一份，单位名称预先填好并锁定。")
+@click.option("--campaign", "campaign_dir", type=click.Path(exists=True, file_okay=False),
+              help="活动文件夹：只生成本次活动收集的表单，按 campaign.yaml 的报送层级给各单位生成（组织架构默认取活动的）。")
 @_friendly
 def template(form_ids: tuple[str, ...], all_forms: bool, out_dir: str, orgs_file: str | None,
-             per_unit: bool) -> None:
+             per_unit: bool, campaign_dir: str | None) -> None:
     """生成空白模板（FORM_IDS 可用英文代号或中文表名，如 stats、备案表；orgs 为组织架构表）。"""
+    from .campaign import load_campaign
     from .orgs import load_orgs
     from .template import write_templates
 
-    if not form_ids and not all_forms:
+    campaign = load_campaign(campaign_dir) if campaign_dir else None
+    if not form_ids and not all_forms and campaign is None:
         raise click.UsageError(f"请指定表单（如 stats 或 整改方案备案表），或用 --all 生成全部：{'、'.join(load_specs())}")
-    if per_unit and not orgs_file:
-        raise click.UsageError("--per-unit 需要同时用 --orgs 指定组织架构文件。")
-    specs = list(load_specs().values()) if all_forms else [find_spec(name) for name in dict.fromkeys(form_ids)]
-    orgs = load_orgs(orgs_file) if orgs_file else None
-    paths = write_templates(specs, out_dir, orgs=orgs, per_unit=per_unit)
+    if per_unit and not orgs_file and campaign is None:
+        raise click.UsageError("--per-unit 需要同时用 --orgs 指定组织架构文件（或用 --campaign 指定活动文件夹）。")
+    if form_ids:
+        specs = [find_spec(name) for name in dict.fromkeys(form_ids)]
+    elif campaign is not None:  # the campaign's forms, not every form the toolkit knows
+        specs = [load_specs()[form] for form in campaign.forms]
+    else:
+        specs = list(load_specs().values())
+    orgs = load_orgs(orgs_file) if orgs_file else campaign.orgs if campaign else None
+    levels = {form: plan.levels for form, plan in campaign.forms.items()} if campaign else None
+    paths = write_templates(specs, out_dir, orgs=orgs, per_unit=per_unit, levels=levels)
     click.echo(f"已生成 {len(paths)} 个模板，保存在 {out_dir}：")
     for path in paths:
         click.echo(f"  {path}")
@@ -207,18 +217,15 @@ def validate(paths: tuple[Path, ...], form: str | None, orgs_file: str | None, c
 
 
 def _as_of(ctx, param, value: str | None):
-    """--as-of: 'YYYY-MM-DD' (the end of that day) or 'YYYY-MM-DD HH:MM[:SS]'."""
-    from datetime import datetime, time
+    """--as-of as a clerk types it: 2012-06-25, 2012/6/25, 2012年6月25日 (end of that day), or with a time."""
+    from .campaign import parse_moment
 
     if value is None:
         return None
-    text = value.strip().replace("T", " ")
-    try:
-        if len(text) == 10:
-            return datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(23, 59, 59))
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"“{value}”不是日期时间，请写成 2012-06-25 或 \"2012-06-25 18:00\"。") from None
+    moment = parse_moment(value, None)
+    if moment is None:
+        raise click.BadParameter(f"“{value}”不是日期时间，请写成 2012-06-25、2012/6/25 或 \"2012-06-25 18:00\"。")
+    return moment
 
 
 _AS_OF_HELP = "截至时间，如 2012-06-25（指当天 24 时）或 \"2012-06-25 18:00\"；默认取活动配置的 as_of，否则为现在。"

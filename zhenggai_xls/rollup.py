@@ -180,8 +180,9 @@ class FormRollup:
     coverage: dict[str, Coverage]  # intermediate unit code (and the level's code) -> 应报/已报/按时
     own: dict[str, dict[str, int]] = field(default_factory=dict)  # figures a unit reported itself
     by_period: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # weekly: period -> unit -> figures
-    groups: dict[str, dict[str, int]] = field(default_factory=dict)  # `by` value -> summed figures
-    group_coverage: dict[str, Coverage] = field(default_factory=dict)
+    # per grouping ("督导组" / "类型"): group -> summed figures, and group -> 应报/已报/按时
+    groups: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    group_coverage: dict[str, dict[str, Coverage]] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         return {"totals": dict(self.totals), "units": {u: dict(f) for u, f in self.units.items()}}
@@ -206,6 +207,7 @@ class RollupResult:
     shortfalls: list[tuple[str, Problem]]  # (unit, problem rule.frequency): 三会一课不正常
     weekly_rates: dict[str, dict[str, float | None]]  # unit -> period -> 已完成/问题数 (None if 0 problems)
     by: str | None = None  # "督导组" / "类型" when grouped
+    groupings: tuple[str, ...] = ()  # every grouping shown: `by`, then the campaign's `groupings`
     units: list[Org] = field(default_factory=list)  # every org under the level, tree order
 
     def counts(self) -> dict[str, int]:
@@ -293,9 +295,10 @@ def rollup(submissions: list[Submission], campaign: Campaign, *, level: str | No
     parts, overdue = _contributions(keys, counted, campaign, specs, moment)
     parts = _keep_inside(parts, order, top, set_aside)
     forms, conflicts, chosen = {}, [], []
+    groupings = tuple(dict.fromkeys([*([by] if by else []), *(g for g in campaign.groupings if g in GROUPINGS)]))
     for form in _form_order(campaign, specs):
         form_parts = [p for p in parts if p.form == form]
-        fr, used, clash = _form_rollup(specs[form], form_parts, tree, top, units, statuses, by)
+        fr, used, clash = _form_rollup(specs[form], form_parts, tree, top, units, statuses, groupings)
         forms[form] = fr
         chosen += used
         conflicts += clash
@@ -306,7 +309,7 @@ def rollup(submissions: list[Submission], campaign: Campaign, *, level: str | No
         overdue=sort_items(overdue), provenance=[p.provenance for p in sorted(chosen, key=by_unit_order)],
         superseded=superseded, invalid=invalid, set_aside=set_aside, conflicts=conflicts,
         findings=_findings(counted, specs, order), shortfalls=_shortfalls(counted, order),
-        weekly_rates=_weekly_rates(forms), by=by, units=units)
+        weekly_rates=_weekly_rates(forms), by=by, groupings=groupings, units=units)
 
 
 def rollup_inbox(inbox: Path | str, campaign_dir: Path | str, *, level: str | None = None,
@@ -706,7 +709,8 @@ def _coverage_items(spec: Spec, tree, top: Org, chosen: list[_Part],
 
 
 def _form_rollup(spec: Spec, parts: list[_Part], tree, top: Org, units: list[Org],
-                 statuses: list[ReportStatus], by: str | None) -> tuple[FormRollup, list[_Part], list[Conflict]]:
+                 statuses: list[ReportStatus], groupings: tuple[str, ...] = ()
+                 ) -> tuple[FormRollup, list[_Part], list[Conflict]]:
     """One form's figures, the parts that count, and the conflicts between two paths."""
     keys = summed_fields(spec)
     chosen, conflicts = _choose(spec, parts)
@@ -717,24 +721,40 @@ def _form_rollup(spec: Spec, parts: list[_Part], tree, top: Org, units: list[Org
         if p.period is not None:
             by_period_own.setdefault(p.period, {})[p.unit] = p.figures
     unit_figures, totals = _subtotals(tree, top, units, own, keys)
-    by_period = {}
+    by_period, latest = {}, {}
     for period in sorted(by_period_own):
-        period_units, period_totals = _subtotals(tree, top, units, by_period_own[period], keys)
-        by_period[period] = {**period_units, top.code: period_totals}
+        # Stocks: a unit that skipped a week still counts with its latest week in the subtotals (as in the
+        # totals), so a week's rate is not made of only the units that happened to report that week.
+        latest.update(by_period_own[period])
+        period_units, period_totals = _subtotals(tree, top, units, latest, keys)
+        by_period[period] = {code: figures for code, figures in period_units.items()
+                             if code in by_period_own[period] or _is_intermediate(tree, tree.get(code))}
+        by_period[period][top.code] = period_totals
     items = _coverage_items(spec, tree, top, chosen, statuses)
     fr = FormRollup(form=spec.id, fields=keys, units=unit_figures, totals=totals,
                     coverage=_coverage(tree, top, units, items), own=own, by_period=by_period)
-    if by:
-        attr = GROUPINGS[by]
-        for unit, figures in own.items():
-            _add(fr.groups.setdefault(_group_of(tree, unit, attr), dict.fromkeys(keys, 0)), figures)
-        tally: dict[str, list[int]] = {}
-        for unit, reported, on_time in items:
-            c = tally.setdefault(_group_of(tree, unit, attr), [0, 0, 0])
-            c[0], c[1], c[2] = c[0] + 1, c[1] + reported, c[2] + (reported and on_time)
-        fr.group_coverage = {g: Coverage(*c) for g, c in sorted(tally.items())}
-        fr.groups = dict(sorted(fr.groups.items()))
+    for grouping in groupings:
+        fr.groups[grouping], fr.group_coverage[grouping] = _grouped(tree, own, items, keys, GROUPINGS[grouping])
     return fr, chosen, conflicts
+
+
+def _grouped(tree, own: dict[str, dict[str, int]], items: list[tuple[str, bool, bool]], keys: tuple[str, ...],
+             attr: str) -> tuple[dict[str, dict[str, int]], dict[str, Coverage]]:
+    """Figures and 应报/已报/按时 per 督导组 (or 类型): every unit's own figures counted once, in its group."""
+    figures: dict[str, dict[str, int]] = {}
+    for unit, own_figures in own.items():
+        _add(figures.setdefault(_group_of(tree, unit, attr), dict.fromkeys(keys, 0)), own_figures)
+    tally: dict[str, list[int]] = {}
+    for unit, reported, on_time in items:
+        c = tally.setdefault(_group_of(tree, unit, attr), [0, 0, 0])
+        c[0], c[1], c[2] = c[0] + 1, c[1] + reported, c[2] + (reported and on_time)
+    for group in tally:
+        figures.setdefault(group, dict.fromkeys(keys, 0))
+    rank: dict[str, int] = {}
+    for org in tree:  # groups in the order the org tree names them: 第一督导组 before 第二督导组
+        rank.setdefault(_group_of(tree, org.code, attr), len(rank))
+    order = sorted(figures, key=lambda g: (rank.get(g, len(rank)), g))
+    return {g: figures[g] for g in order}, {g: Coverage(*tally[g]) for g in order if g in tally}
 
 
 # ---------------------------------------------------------------- self-check and weekly extras
