@@ -76,8 +76,8 @@ _STYLE = {
     "missing_text": {"border": 1, "valign": "vcenter", "bg_color": RED, "text_wrap": True},
     "missing_num": {"border": 1, "align": "center", "valign": "vcenter", "bg_color": RED},
     "missing_word": {"border": 1, "align": "center", "valign": "vcenter", "bg_color": RED, "bold": True,
-                     "font_color": "#9C0006"},
-    "late_word": {"border": 1, "align": "center", "valign": "vcenter", "bg_color": YELLOW},
+                     "font_color": "#9C0006", "text_wrap": True},
+    "late_word": {"border": 1, "align": "center", "valign": "vcenter", "bg_color": YELLOW, "text_wrap": True},
     "note": {"text_wrap": True, "valign": "top", "font_size": 10},
     "link": {"font_color": "blue", "underline": 1, "valign": "vcenter"},
     "key": {"bold": True, "valign": "vcenter", "align": "right"},
@@ -212,10 +212,29 @@ def _statuses(result: RollupResult) -> dict[tuple[str, str], list[ReportStatus]]
     return out
 
 
+def _owed_weeks(found: Sequence[ReportStatus]) -> str:
+    """A recurring form with some weeks in: what is still owed or was late, e.g. '未报送 1 期（11-17）'."""
+    weeks = [s for s in found if s.period]
+    if len(weeks) < 2 or not any(s.status in ("on_time", "late") for s in weeks):
+        return ""
+    parts = []
+    for status, word in (("missing", MISSING), ("invalid", "未通过校验"), ("late", "逾期报送")):
+        hit = [s.period[5:] for s in weeks if s.status == status]
+        if hit:
+            parts.append(f"{word} {len(hit)} 期（{'、'.join(hit)}）")
+    return "，".join(parts)
+
+
 def _status_words(by_unit: dict, unit: str, forms: Sequence[str], reported: bool) -> str:
-    """The words of a unit's expected report among `forms`: the latest received one when it reported."""
+    """The words of a unit's expected report among `forms`: the latest received one when it reported.
+
+    A weekly form says 按时报送 only when every due week came in on time; else what is owed.
+    """
     found = [s for form in forms for s in by_unit.get((unit, form), ())]
     came = [s for s in found if s.status in ("on_time", "late")]
+    owed = _owed_weeks(found)
+    if owed:
+        return owed
     if reported and came:
         return came[-1].words
     if reported:
@@ -318,7 +337,8 @@ def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec
         g.put(head_top, cov0 + c, row - 1, cov0 + c, head, g.fmt("header"))
     for i, r in enumerate(consolidated_rows(result, fr, load_specs())):
         label = _form_row(ws, st, row + i, r, fields, cov0)
-        g.height(row + i, max(20, lines_needed(label, widths[0]) * LINE_PT + 6))
+        lines = max(lines_needed(label, widths[0]), lines_needed(r.status, COVERAGE_WIDTHS[-1]))
+        g.height(row + i, max(20, lines * LINE_PT + 6))
         end = row + i
     g.finish()
     note = end + 1
@@ -445,6 +465,8 @@ def _extra_sheets(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec])
         names.append(_self_check_sheet(wb, st, result))
     if result.weekly_rates:
         names.append(_weekly_sheet(wb, st, result))
+    for grouping in result.groupings:
+        names.append(_grouping_sheet(wb, st, result, specs, grouping))
     names.append(_rejected_sheet(wb, st, result, specs))
     names.append(_source_sheet(wb, st, result, specs))
     return names
@@ -539,7 +561,7 @@ def _title_of(specs: dict[str, Spec], form: str | None) -> str:
 def _status_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec]) -> str:
     sheet = _List(wb, st, SHEETS["status"], "报送情况",
                   ("单位", "上级组织", "表单", "周期", "截止时间", "报送情况", "收到时间", "文件名"),
-                  (30, 28, 20, 11, 16, 14, 16, 40), _as_of_line(result))
+                  (30, 30, 20, 12, 16, 14, 16, 36), _as_of_line(result))  # 周期 12: "2023-10-27" on one line
     tree = result.campaign.orgs
     first = sheet.row
     for s in result.statuses:
@@ -624,6 +646,34 @@ def _weekly_sheet(wb, st: _Styles, result: RollupResult) -> str:
         ws.insert_chart(sheet.row + 1, 0, chart)
         sheet.row += 19
     sheet.last_col = max(sheet.last_col, 8)  # the chart is wider than a few week columns
+    return sheet.finish()
+
+
+def _grouping_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec], grouping: str) -> str:
+    """按督导组（类型）汇总: per form, each group's figures and 应报/已报/按时, then the level's 合计."""
+    forms = [(fid, fr) for fid, fr in result.forms.items() if fr.groups.get(grouping) and _has_sheet(fid, result, specs)]
+    most = max((len(fr.fields) for _, fr in forms), default=1)
+    title = f"按{grouping}汇总"
+    sheet = _List(wb, st, sheet_name(title), title, (), (20, *[8] * (most + 3)), _as_of_line(result))
+    sheet.row = sheet.head - 1  # no common header: each form is a block with its own
+    for fid, fr in forms:
+        spec = specs[fid]
+        sheet.block(_title_of(specs, fid), ())
+        heads = (grouping, *[_label(spec, k).replace("/", "\n") for k in fr.fields], *COVERAGE_HEADS[:3])
+        for c, head in enumerate(heads):
+            sheet.ws.write_string(sheet.row - 1, c, head, st["head"])
+        sheet.ws.set_row(sheet.row - 1, max(lines_needed(h, sheet.widths[c]) for c, h in enumerate(heads)) * LINE_PT + 6)
+        styles = ("text", *["num"] * (len(fr.fields) + 3))
+        for group, figures in fr.groups[grouping].items():
+            cov = fr.group_coverage[grouping].get(group)
+            sheet.add((group, *[figures.get(k) for k in fr.fields],
+                       *((cov.expected, cov.reported, cov.on_time) if cov else (None,) * 3)), styles)
+        cov = fr.coverage.get(result.level.code)
+        sheet.add((TOTAL_LABEL, *[fr.totals.get(k) for k in fr.fields],
+                   *((cov.expected, cov.reported, cov.on_time) if cov else (None,) * 3)),
+                  ("total_text", *["total_num"] * (len(fr.fields) + 3)))
+    if not forms:
+        sheet.none()
     return sheet.finish()
 
 
