@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import xlsxwriter
 
 from .excel import METADATA_SHEET, atomic_path, col_letter, quote_sheet, sheet_name
+from .fast_sheet import FastRowsWorksheet, supported as fast_rows_supported
 from .orgs import Org
 from .rollup import (OVERDUE_STATUSES, REPORT_STATUSES, Coverage, FormRollup, RollupResult,
                      ReportStatus)
@@ -147,6 +149,10 @@ def _has_sheet(form: str, result: RollupResult, specs: dict[str, Spec]) -> bool:
     """A form feeding another form of the result has no sheet: its figures are that form's."""
     feeds = specs[form].feeds
     return not (feeds and feeds.form in result.forms)
+
+
+# Row heights of long lists: the same unit names, labels and file names recur on many rows.
+_lines_needed = lru_cache(maxsize=65536)(lines_needed)
 
 
 def _file_name(path: Path | None) -> str:
@@ -477,8 +483,10 @@ class _List:
 
     def __init__(self, wb, st: _Styles, name: str, title: str, heads: Sequence[str], widths: Sequence[float],
                  sub: str = ""):
-        self.ws = wb.add_worksheet(name)
+        # Lists run to tens of thousands of rows (来源, 逾期事项): their rows are rendered fast.
+        self.ws = wb.add_worksheet(name, worksheet_class=FastRowsWorksheet if fast_rows_supported() else None)
         self.st = st
+        self.formats: dict[tuple[str, ...], list] = {}  # row styles -> their formats
         self.widths = list(widths)
         self.last_col = len(widths) - 1
         for c, w in enumerate(widths):
@@ -498,18 +506,32 @@ class _List:
     def add(self, values: Sequence[object], styles: Sequence[str]) -> None:
         """One row: text as text, numbers as numbers, times as times; blank for None."""
         lines = 1
-        for c, (value, style) in enumerate(zip(values, styles)):
-            fmt = self.st[style]
-            if value is None or value == "":
-                self.ws.write_blank(self.row, c, None, fmt)
-            elif isinstance(value, (datetime, date)):
-                _write_time(self.ws, self.row, c, value, self.st["time"], fmt)
-            elif isinstance(value, (int, float)):
-                self.ws.write_number(self.row, c, value, fmt)
-            else:
-                self.ws.write_string(self.row, c, str(value), fmt)
-                lines = max(lines, lines_needed(str(value), self.widths[c]))
-        self.ws.set_row(self.row, max(20, lines * LINE_PT + 6))
+        st = self.st
+        key = styles if type(styles) is tuple else tuple(styles)
+        formats = self.formats.get(key) or self.formats.setdefault(key, [st[s] for s in key])
+        values = list(values)
+        for c, value in enumerate(values):
+            if value is None or type(value) in (int, float, bool):
+                continue
+            if isinstance(value, (datetime, date)):
+                formats = [*formats[:c], st["time"], *formats[c + 1:]]
+            elif value != "":
+                values[c] = value = str(value)
+                lines = max(lines, _lines_needed(value, self.widths[c]))
+        height = max(20, lines * LINE_PT + 6)
+        if isinstance(self.ws, FastRowsWorksheet):
+            self.ws.put_row(self.row, values, formats, height)
+        else:
+            for c, (value, fmt) in enumerate(zip(values, formats)):
+                if value is None or value == "":
+                    self.ws.write_blank(self.row, c, None, fmt)
+                elif isinstance(value, (datetime, date)):
+                    _write_time(self.ws, self.row, c, value, fmt, fmt)
+                elif isinstance(value, (int, float)):
+                    self.ws.write_number(self.row, c, value, fmt)
+                else:
+                    self.ws.write_string(self.row, c, value, fmt)
+            self.ws.set_row(self.row, height)
         self.row += 1
 
     def none(self) -> None:
@@ -718,12 +740,15 @@ def _source_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec])
     sheet = _List(wb, st, SHEETS["source"], "数字来源",
                   ("单位", "计入表单", "栏目", "数值", "来源文件", "来源表单", "工作表", "单元格"),
                   (28, 18, 28, 7, 36, 16, 18, 14), _as_of_line(result))
+    labels: dict[tuple[str, str], str] = {}
     for p in result.provenance:
         fr = result.forms.get(p.form)
         figures = (fr.by_period.get(p.period, {}).get(p.unit) if fr and p.period else None) \
             or (fr.own.get(p.unit) if fr else None) or {}
         for key, cells in p.cells.items():
-            sheet.add((names.get(p.unit, p.unit), _title_of(specs, p.form), _label(specs.get(p.form), key),
+            if (p.form, key) not in labels:  # spec.field walks the header tree: once per label
+                labels[p.form, key] = _label(specs.get(p.form), key)
+            sheet.add((names.get(p.unit, p.unit), _title_of(specs, p.form), labels[p.form, key],
                        figures.get(key), _file_name(p.file), _title_of(specs, p.source_form), p.sheet, cells),
                       ("text", "text", "text", "num", "text", "text", "text", "center"))
     if not result.provenance:
