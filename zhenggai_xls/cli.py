@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 
@@ -28,6 +30,19 @@ def _friendly(fn):
             raise click.UsageError(str(exc)) from None
 
     return wrapper
+
+
+@contextmanager
+def _file_progress(total: int, label: str):
+    """A progress callback drawing files done / total and files per second on stderr when stderr is a
+    terminal (never on stdout, so --json output stays clean); None otherwise."""
+    if not sys.stderr.isatty() or total < 2:
+        yield None
+        return
+    start = time.monotonic()
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
+                           item_show_func=lambda rate: rate) as bar:
+        yield lambda n: bar.update(n, f"{(bar.pos + n) / max(time.monotonic() - start, 1e-3):.0f} 份/秒")
 
 
 def _echo_json(data: object) -> None:
@@ -199,11 +214,8 @@ def validate(paths: tuple[Path, ...], form: str | None, orgs_file: str | None, c
     files = expand_paths(paths)
     if not files:
         raise click.UsageError("没有找到要校验的文件。")
-    if sys.stderr.isatty():
-        with click.progressbar(length=len(files), label="校验中", file=sys.stderr) as bar:
-            subs = validate_paths(files, form=form, orgs=orgs, campaign=campaign, progress=lambda _: bar.update(1))
-    else:
-        subs = validate_paths(files, form=form, orgs=orgs, campaign=campaign)
+    with _file_progress(len(files), "校验中") as progress:
+        subs = validate_paths(files, form=form, orgs=orgs, campaign=campaign, progress=progress)
     if feedback_dir is not None:
         written, notes = write_feedback_copies(subs, feedback_dir)
         for note in notes:
@@ -249,7 +261,10 @@ def rollup(inbox: Path, campaign_dir: Path, level: str | None, as_of, by: str | 
     from .rollup import rollup_inbox
     from .status import summary_text
 
-    result = rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of, by=by)
+    from .validate import expand_paths
+
+    with _file_progress(len(expand_paths([inbox])), "汇总中") as progress:
+        result = rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of, by=by, progress=progress)
     workbook = write_summary(result, output or campaign_dir / "汇总表.xlsx")
     if as_json:
         _echo_json(result.as_json())

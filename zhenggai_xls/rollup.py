@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -313,8 +313,9 @@ def rollup(submissions: list[Submission], campaign: Campaign, *, level: str | No
 
 
 def rollup_inbox(inbox: Path | str, campaign_dir: Path | str, *, level: str | None = None,
-                 as_of: datetime | None = None, by: str | None = None) -> RollupResult:
-    """validate_paths + load_register + rollup over every file in INBOX."""
+                 as_of: datetime | None = None, by: str | None = None,
+                 progress: Callable[[int], None] | None = None) -> RollupResult:
+    """validate_paths + load_register + rollup over every file in INBOX (`progress` as validate_paths')."""
     from .campaign import load_campaign
     from .validate import validate_paths
 
@@ -322,7 +323,7 @@ def rollup_inbox(inbox: Path | str, campaign_dir: Path | str, *, level: str | No
     if not inbox.is_dir():
         raise ConfigError([f"收件文件夹“{inbox}”不存在，请先运行 zhenggai collect 或指定存放报表的文件夹。"])
     campaign = load_campaign(campaign_dir)
-    submissions = validate_paths([inbox], orgs=campaign.orgs, campaign=campaign)
+    submissions = validate_paths([inbox], orgs=campaign.orgs, campaign=campaign, progress=progress)
     return rollup(submissions, campaign, level=level, as_of=as_of, by=by, register=inbox_register(inbox))
 
 

@@ -1,0 +1,205 @@
+"""The fast paths give the same results as the plain ones: worker processes, fast list rows, rollup progress."""
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+
+import openpyxl
+import python_calamine as pc
+import pytest
+import xlsxwriter
+
+from zhenggai_xls import validate as V
+from zhenggai_xls.demo import write_filled
+from zhenggai_xls.fast_sheet import FastRowsWorksheet
+from zhenggai_xls.spec import load_specs
+from zhenggai_xls.validate import report_json, validate_paths
+
+SPECS = load_specs()
+
+
+# ---------------------------------------------------------------- worker processes
+
+
+def _weekly(done: int) -> list[dict]:
+    return [{"item": item, "problem_count": 3, "done": done, "in_progress": 3 - done, "not_started": 0,
+             "new_done": 0} for item in SPECS["weekly"].table.rows]
+
+
+def _inbox(folder):
+    """Filled files of three forms, a file in error, junk, and one unit's two weeks far apart."""
+    folder.mkdir()
+    ledger = {"seq": "1", "category": "领导班子建设", "problem": "学习不够经常", "measure": "每月集中学习",
+              "leader": "张明", "deadline": "立行立改", "status": "已完成", "done_date": date(2023, 11, 10),
+              "closed": "是"}
+    head = {"reporting_unit": "第一党支部", "report_date": date(2023, 11, 18), "filled_by": "张三",
+            "contact_phone": "13900000000"}
+    write_filled(SPECS["weekly"], folder / "a01_周报.xlsx", {**head, "report_date": date(2023, 10, 27)}, _weekly(2))
+    for i in range(2, 12):
+        rows = [dict(ledger, seq=str(n), measure=None if i == 5 and n == 2 else ledger["measure"]) for n in (1, 2, 3)]
+        write_filled(SPECS["ledger"], folder / f"a{i:02d}_清单.xlsx", {**head, "reporting_unit": f"第{i}党支部"}, rows)
+    (folder / "a12_说明.txt").write_text("附件是整改清单。", encoding="utf-8")
+    write_filled(SPECS["weekly"], folder / "a13_周报.xlsx", {**head, "report_date": date(2023, 11, 3)}, _weekly(1))
+    return folder
+
+
+def _frames(subs):
+    return [(s.unit_name, s.period, s.rows.astype(str).to_dict("list") if len(s.rows) else {}) for s in subs]
+
+
+def test_worker_processes_give_the_same_submissions_in_the_same_order(tmp_path, monkeypatch):
+    inbox = _inbox(tmp_path / "inbox")
+    one = validate_paths([inbox], workers=1)
+    monkeypatch.setattr(V, "POOL_MIN_FILES", 2)
+    monkeypatch.setattr(V, "CHUNKS_PER_WORKER", 3)  # several chunks: the two weeks land in different ones
+    told: list[int] = []
+    two = validate_paths([inbox], workers=2, progress=told.append)
+    assert report_json(two) == report_json(one)
+    assert _frames(two) == _frames(one)
+    assert sum(told) == 13  # every file read is told, none twice
+    assert [s.path.name for s in two][:2] == ["a01_周报.xlsx", "a02_清单.xlsx"]
+    rules = {p.rule for s in two for p in s.problems}
+    assert "rule.not_decreasing" in rules  # 已完成 went down from one chunk's week to another's
+    assert not next(s for s in two if s.path.name == "a05_清单.xlsx").valid
+    assert next(s for s in two if s.path.suffix == ".txt").rejected
+
+
+_PARENT = os.getpid()
+_READ_AND_LOCATE = V.read_and_locate
+
+
+def _dies_in_a_worker(*args):
+    if os.getpid() != _PARENT:
+        os._exit(1)  # as when the system kills a worker that ran out of memory
+    return _READ_AND_LOCATE(*args)
+
+
+def test_a_worker_that_dies_leaves_the_rest_to_this_process(tmp_path, monkeypatch):
+    inbox = _inbox(tmp_path / "inbox")
+    expected = report_json(validate_paths([inbox], workers=1))
+    monkeypatch.setattr(V, "POOL_MIN_FILES", 2)
+    monkeypatch.setattr(V, "read_and_locate", _dies_in_a_worker)
+    told: list[int] = []
+    assert report_json(validate_paths([inbox], workers=2, progress=told.append)) == expected
+    assert sum(told) == 13
+
+
+def test_few_files_stay_in_this_process(tmp_path, monkeypatch):
+    inbox = _inbox(tmp_path / "inbox")
+    monkeypatch.setattr(V, "ProcessPoolExecutor", None)  # would fail if used
+    assert len(validate_paths([inbox], workers=4)) == 13
+
+
+# ---------------------------------------------------------------- fast list rows
+
+
+ROWS = [
+    ("李渡镇青山村党支部", 3, None, datetime(2012, 6, 20, 10, 30), "a<b>&\"c\"", date(2012, 6, 1), 2.5, "=1+1"),
+    ("", 0, "  前后有空格 ", None, "第二行\n换行", datetime(2012, 6, 21), -1, "D7:D9"),
+]
+
+
+def _write(path, fast: bool) -> None:
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    ws = wb.add_worksheet("列表", worksheet_class=FastRowsWorksheet)
+    text = wb.add_format({"border": 1, "text_wrap": True})
+    when = wb.add_format({"border": 1, "num_format": "yyyy-mm-dd hh:mm"})
+    ws.merge_range(0, 0, 0, 7, "", text)
+    ws.write_string(0, 0, "标题", text)
+    ws.set_column(0, 7, 14)
+    for i, values in enumerate(ROWS * 2):
+        row = 2 + i + (i >= 2)  # a normal row (3) between the fast ones, and one after them
+        formats = [when if isinstance(v, (date, datetime)) else text for v in values]
+        if fast:
+            ws.put_row(row, values, formats, 36)
+            continue
+        for c, (value, fmt) in enumerate(zip(values, formats)):
+            if value is None or value == "":
+                ws.write_blank(row, c, None, fmt)
+            elif isinstance(value, (date, datetime)):
+                ws.write_datetime(row, c, value if isinstance(value, datetime) else datetime(2012, 6, 1), fmt)
+            elif isinstance(value, (int, float)):
+                ws.write_number(row, c, value, fmt)
+            else:
+                ws.write_string(row, c, value, fmt)
+        ws.set_row(row, 36)
+    ws.merge_range(4, 0, 4, 7, "", text)
+    ws.write_string(4, 0, "中间的说明", text)
+    ws.write_string(8, 0, "（无）", text)
+    wb.close()
+
+
+def _cells(path):
+    ws = openpyxl.load_workbook(path)["列表"]
+    return ([[(c.value, c.number_format, c.border.left.style) for c in row] for row in ws.iter_rows()],
+            {r: ws.row_dimensions[r].height for r in range(1, 10)}, sorted(map(str, ws.merged_cells.ranges)))
+
+
+def test_fast_rows_read_back_exactly_as_cells_written_one_by_one(tmp_path):
+    _write(tmp_path / "plain.xlsx", fast=False)
+    _write(tmp_path / "fast.xlsx", fast=True)
+    assert _cells(tmp_path / "fast.xlsx") == _cells(tmp_path / "plain.xlsx")
+    rows = pc.CalamineWorkbook.from_path(tmp_path / "fast.xlsx").get_sheet_by_name("列表").to_python()
+    assert rows[2][:2] == ["李渡镇青山村党支部", 3.0] and rows[4][0] == "中间的说明" and rows[5][7] == "=1+1"
+
+
+def test_a_fast_row_cannot_be_written_twice(tmp_path):
+    wb = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
+    ws = wb.add_worksheet("列表", worksheet_class=FastRowsWorksheet)
+    ws.put_row(1, ["甲"], [None])
+    ws.write_string(2, 0, "乙")
+    with pytest.raises(ValueError):
+        ws.put_row(1, ["丙"], [None])
+    with pytest.raises(ValueError):
+        ws.put_row(2, ["丙"], [None])
+    wb.close()
+
+
+# ---------------------------------------------------------------- progress on a terminal
+
+
+def _run_with_terminal_stderr(args: list[str]) -> tuple[str, str]:
+    """Run the CLI with stderr on a pseudo-terminal and stdout on a pipe: (stdout, what the terminal got)."""
+    import pty
+    import subprocess
+    import sys
+
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "zhenggai_xls.cli", *args], stdout=subprocess.PIPE,
+                            stderr=child_fd, stdin=subprocess.DEVNULL)
+    os.close(child_fd)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out = proc.stdout.read().decode()
+    proc.wait()
+    os.close(main_fd)
+    return out, seen.decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal_only_and_never_in_json(tmp_path):
+    import json
+
+    from zhenggai_xls.campaign import init_campaign
+
+    inbox = _inbox(tmp_path / "inbox")
+    out, terminal = _run_with_terminal_stderr(["validate", str(inbox), "--json"])
+    assert len(json.loads(out)["files"]) == 13
+    assert "校验中" in terminal and "13/13" in terminal and "份/秒" in terminal
+    init_campaign(tmp_path / "camp", "plan-filing")
+    out, terminal = _run_with_terminal_stderr(["rollup", str(inbox), "--campaign", str(tmp_path / "camp"), "--json",
+                                               "-o", str(tmp_path / "汇总表.xlsx")])
+    assert json.loads(out)["level"]
+    assert "汇总中" in terminal and "13/13" in terminal
+    # Not a terminal: nothing but the JSON document, and nothing on stderr.
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "zhenggai_xls.cli", "validate", str(inbox), "--json"],
+                          capture_output=True, text=True)
+    assert json.loads(done.stdout)["files"] and done.stderr == ""
