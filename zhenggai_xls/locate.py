@@ -229,7 +229,7 @@ def _nodes(nodes: Iterable[Group | Field]) -> Iterable[Group | Field]:
 def _cell_labels(m: _Matcher, text: str) -> list[tuple[str, str, bool]]:
     """Each (label, value typed after it, is-last) in a cell's text; [] when it holds none."""
     t = _nfkc(text).strip()
-    whole = normalize_label(t)
+    whole = _norm(t)
     if whole in m.lines:
         return [(whole, "", True)]
     found = list(m.label_re.finditer(t))
@@ -357,7 +357,7 @@ def _ends_table(grid: _Grid, m: _Matcher, r: int, first: object) -> bool:
                 rest = text[len(word):]
                 if not rest or rest[0] in ": \n\t(" or word not in ("注", "说明"):
                     return True
-        if normalize_label(text) in m.stops or m.label_re.search(text):
+        if _norm(text) in m.stops or m.label_re.search(text):
             return True
     row = grid.rows[r]
     if len(row) < MIN_MATCHED or grid.labels.get((r, min(row))) not in m.leaf_set:
@@ -371,7 +371,7 @@ def _is_note_row(m: _Matcher, hit: _TableHit, text_keys: set[str], values: dict[
     texts = [v for v in values.values() if not _blank(v)]
     if not texts or not all(isinstance(v, str) for v in texts):
         return False
-    normalised = [normalize_label(v) for v in texts]
+    normalised = [_norm(v) for v in texts]
     if any(_is_note_text(n, m.notes) for n in normalised):
         return True
     if hit.rows or any(k in text_keys for k, v in values.items() if not _blank(v)):
@@ -408,7 +408,7 @@ def _is_total(grid: _Grid, hit: _TableHit, text_cols: list[int], cells: dict[int
     for c in [*text_cols, hit.first_col, min(cells)]:
         v = cells.get(c)
         if isinstance(v, str) and v.strip():
-            return normalize_label(v) in TOTAL_LABELS
+            return _norm(v) in TOTAL_LABELS
     return False
 
 
@@ -417,7 +417,7 @@ def _is_subtotal(hit: _TableHit, text_cols: list[int], cells: dict[int, object])
     for c in [*text_cols, hit.first_col, min(cells)]:
         v = cells.get(c)
         if isinstance(v, str) and v.strip():
-            return normalize_label(v).startswith(SUBTOTAL_WORD)
+            return _norm(v).startswith(SUBTOTAL_WORD)
     return False
 
 
@@ -541,7 +541,7 @@ def _title_hit(grid: _Grid, m: _Matcher, above: int | None) -> bool:
             break
         for value in grid.rows[r].values():
             if isinstance(value, str):
-                text = normalize_label(value)
+                text = _norm(value)
                 if any(t in text for t in m.titles):
                     return True
     return False

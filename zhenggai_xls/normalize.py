@@ -26,6 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple, Sequence
 
 from .problems import Problem, problem
@@ -159,12 +160,25 @@ def choice_key(text: Any) -> str:
 
 
 def choice_table(field: Field) -> dict[str, str]:
-    """Every accepted spelling of the field's choices -> the canonical value."""
+    """Every accepted spelling of the field's choices -> the canonical value (built once per field)."""
+    hit = _CHOICE_TABLES.get(id(field))
+    if hit is not None and hit[0] is field:
+        return hit[1]
     table: dict[str, str] = {}
     for choice in field.choices:
         for word in (choice.value, *choice.synonyms):
             table.setdefault(choice_key(word), choice.value)
+    _CHOICE_TABLES[id(field)] = (field, table)
     return table
+
+
+_CHOICE_TABLES: dict[int, tuple[Field, dict[str, str]]] = {}  # by field identity: specs are loaded once
+
+
+@lru_cache(maxsize=4096)
+def _typed_choice_key(text: str) -> str:
+    """choice_key of a typed text, cached: the same few choices fill every row."""
+    return choice_key(text)
 
 
 # ---------------------------------------------------------------- dates
@@ -316,7 +330,7 @@ def normalize_cell(field: Field, raw: RawCell, ctx: Context | None = None) -> tu
         n = parse_mark(value, ctx.summary)
         return (n, None) if n is not None else fail("value.not_mark")
     if kind == "choice":
-        found = choice_table(field).get(choice_key(value))
+        found = choice_table(field).get(_typed_choice_key(value) if type(value) is str else choice_key(value))
         return (found, None) if found else fail("value.bad_choice", choices="、".join(field.choice_values))
     if kind == "date":
         found = parse_date(value, ctx.default_year())
