@@ -580,3 +580,16 @@ def test_cli_exit_codes_and_json_shape(tmp_path):
     assert list(doc["files"][0]["problems"][0]) == ["sheet", "cell", "field", "value", "message", "severity", "rule"]
     usage = CliRunner().invoke(main, ["validate", "--form", "没有这张表", str(good)])
     assert usage.exit_code == 2 and "Traceback" not in usage.output
+
+
+def test_terminal_report_says_how_the_unit_was_recognised(tmp_path):
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("组织代码,组织名称,简称,上级组织代码,层级\n00,中共清溪镇委员会,清溪镇党委,,区\n"
+                    "04,清溪镇清溪村党支部,清溪村支部,00,党支部\n", encoding="utf-8")
+    ledger(tmp_path, "近似.xlsx", unit="中共清溪镇清溪村支部委员会").save()
+    ledger(tmp_path, "全称.xlsx", unit="清溪镇清溪村党支部").save()
+    result = CliRunner().invoke(main, ["validate", "--orgs", str(orgs), str(tmp_path / "近似.xlsx"),
+                                       str(tmp_path / "全称.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "清溪镇清溪村党支部（04，按近似名称“中共清溪镇清溪村支部委员会”识别）" in result.output
+    assert "清溪镇清溪村党支部（04，按规范全称识别）" in result.output
