@@ -593,3 +593,11 @@ def test_terminal_report_says_how_the_unit_was_recognised(tmp_path):
     assert result.exit_code == 0, result.output
     assert "清溪镇清溪村党支部（04，按近似名称“中共清溪镇清溪村支部委员会”识别）" in result.output
     assert "清溪镇清溪村党支部（04，按规范全称识别）" in result.output
+
+
+def test_self_check_answers_有_and_无_are_是_and_否(tmp_path):
+    f = self_check(tmp_path).put("has_problem", "无", 0).put("has_problem", "有", 1).put("problem_count", 1, 1)
+    f.put("problems", "发展对象培养考察记录不全", 1)
+    (sub,) = validate_paths([f.save()])
+    assert sub.valid and not sub.problems, sub.problems
+    assert sub.rows["has_problem"].tolist()[:2] == ["否", "是"]

@@ -262,7 +262,7 @@ def test_values_that_failed_normalising_trigger_no_rule_and_no_required():
 
 
 def test_bad_choice_in_a_required_field_is_reported_once():
-    rows = [{"item": "党务业务培训是否落实到位", "has_problem": "有", "problem_count": 0.0}]
+    rows = [{"item": "党务业务培训是否落实到位", "has_problem": "不清楚", "problem_count": 0.0}]
     sub = one(SELF_CHECK, self_check_header(), rows)
     assert found(sub) == [("value.bad_choice", "D6")]
 
