@@ -1,6 +1,7 @@
 """Shared fixtures: the specs, sheets built from A1 maps, and workbooks written with openpyxl."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -10,6 +11,13 @@ import pytest
 from zhenggai_xls.excel import parse_a1
 from zhenggai_xls.read import Sheet, Workbook
 from zhenggai_xls.spec import load_specs
+
+# The real-world workbooks (not in the repository): $ZHENGGAI_WILD, else shared/ beside the clone,
+# else the machine's /work/shared — so a clone made anywhere still finds them.
+WILD = next((p for p in (Path(os.environ.get("ZHENGGAI_WILD", "/nonexistent")),
+                         Path(__file__).resolve().parents[2] / "shared" / "wild" / "calamine",
+                         Path("/work/shared/wild/calamine")) if p.is_dir()),
+            Path(__file__).resolve().parents[2] / "shared" / "wild" / "calamine")
 
 # A sheet layout as tests write it: {"C6": value, …} and merges as ["C6:C8", …].
 Layout = tuple[str, dict[str, object], list[str]]

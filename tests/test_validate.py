@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from conftest import stats_seed_layout, write_layouts
+from conftest import WILD, stats_seed_layout, write_layouts
 from zhenggai_xls.cli import main
 from zhenggai_xls.excel import parse_a1
 from zhenggai_xls.orgs import Org, OrgTree
@@ -21,7 +21,6 @@ from zhenggai_xls.spec import load_specs
 from zhenggai_xls.template import write_template
 from zhenggai_xls.validate import expand_paths, is_own_output, validate_paths
 
-WILD = Path(__file__).resolve().parents[2] / "shared" / "wild" / "calamine"
 
 BRANCHES = [
     # name, grade (0..3), 4 forms, 3 people, found (total + 5), focus (total + 5)

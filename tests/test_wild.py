@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import WILD
 from zhenggai_xls.problems import RULES
 
-WILD = Path(__file__).resolve().parents[2] / "shared/wild/calamine"
 
 CHILD = r"""
 import json, sys, time
