@@ -169,7 +169,7 @@ def _check_box(extras: dict[str, _Extras], limits: Limits) -> None:
 
 # -- .xlsx/.xlsm sheet XML: value box, error cells, formulas without a cached value -------------
 
-_MODEST_BOX = 1_000_000  # cells calamine may allocate for one sheet without a second look
+_MODEST_BOX = Limits.max_cells  # a <dimension> no larger is within the default limit: no scan (100,000-row ledgers)
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
 _VALUE_END = re.compile(rb"</(?:\w+:)?(?:v|is|f)>")
 _CELL_REF = re.compile(rb'r="([A-Z]{1,3})([0-9]{1,7})"')
