@@ -601,3 +601,18 @@ def test_self_check_answers_有_and_无_are_是_and_否(tmp_path):
     (sub,) = validate_paths([f.save()])
     assert sub.valid and not sub.problems, sub.problems
     assert sub.rows["has_problem"].tolist()[:2] == ["否", "是"]
+
+
+def test_feedback_shows_a_hidden_sheet_that_holds_problems(tmp_path):
+    f = ledger(tmp_path, "隐藏.xlsx").put("deadline", "尽快", 0)
+    f.ws.sheet_state = "hidden"
+    f.book.create_sheet("封面", 0)["A1"] = "清溪村整改清单（见下一页）"
+    f.book.active = 0
+    f.save()
+    written, _ = write_feedback_copies(validate_paths([f.path]), tmp_path / "反馈")
+    book = openpyxl.load_workbook(written[0])
+    states = {ws.title: ws.sheet_state for ws in book.worksheets}
+    assert states["整改清单"] == "visible" and states[METADATA_SHEET] == "hidden"
+    cell = f.cell("deadline", 0)
+    assert book["整改清单"][cell].comment is not None
+    assert book["问题清单"]["C2"].hyperlink.location == f"'整改清单'!{cell}"

@@ -126,6 +126,8 @@ def _mark_cells(book: openpyxl.Workbook, submission: Submission) -> dict[int, tu
             targets[i] = place
             by_cell[place].append(p)
     for (sheet, ref), problems in by_cell.items():
+        if book[sheet].sheet_state != "visible":
+            book[sheet].sheet_state = "visible"  # a link into a hidden sheet goes nowhere in Excel
         cell = book[sheet][ref]
         worst = "error" if any(p.severity == "error" for p in problems) else "warning"
         cell.fill = FILLS[worst]
