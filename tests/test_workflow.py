@@ -361,3 +361,15 @@ def test_three_meetings_weeks_overdue_items_and_trend(three_meetings):
 
     reminder = run("remind", inbox, "--campaign", camp, "--as-of", "2023-11-21 09:00", "-o", inbox.parent / "催报.xlsx")
     assert "（2023-11-17 这一期）" in reminder.split("== 清溪镇机关第二党支部")[1].split("==")[0]
+
+
+def test_a_summary_without_a_closing_form_is_rejected_once_not_misread(three_meetings, tmp_path):
+    camp, inbox, _ = three_meetings
+    summary = tmp_path / "committee" / "汇总表.xlsx"
+    run("rollup", inbox, "--campaign", camp, "--level", "01", "--as-of", "2023-11-21 09:00", "-o", summary)
+    result = CliRunner().invoke(main, ["validate", str(summary), "--campaign", str(camp), "--json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    (only,) = data["files"]
+    assert only["rejected"] and [p["rule"] for p in only["problems"]] == ["file.summary"]
+    assert "汇总表" in only["problems"][0]["message"]

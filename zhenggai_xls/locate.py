@@ -674,6 +674,10 @@ def _keep_filled(found: list[_Found], workbook: Workbook) -> list[Extract]:
 def locate(workbook: Workbook, specs: Mapping[str, Spec], form: str | None = None) -> list[Extract] | Problem:
     """The forms found in a workbook, one Extract per sheet holding one; a Problem when none is."""
     meta_form = workbook.metadata.get("form")
+    if workbook.metadata.get("summary") == "1" and meta_form not in specs:
+        # Our own summary workbook: only a sheet it names as a form is a submission.
+        return problem("file.summary", unit=workbook.metadata.get("unit_name", ""),
+                       as_of=workbook.metadata.get("as_of", ""))
     if form and meta_form in specs and meta_form != form:
         return _wrong(specs[meta_form], specs[form])
     if meta_form in specs:

@@ -32,6 +32,9 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
     RuleInfo("file.unknown_form", "error", "无法识别表单",
              "没有找到任何已知表单（{forms}）的表头，请使用下发的模板填写。"),
     RuleInfo("file.unfilled", "error", "表格未填写", "表格是空白模板，没有填写任何数据。"),
+    RuleInfo("file.summary", "error", "汇总表不是报表",
+             "这是“{unit}”生成的汇总表（截至 {as_of}），其中没有可作为报表上报的表单。"
+             "请报送本单位按模板填写的报表。"),
     RuleInfo("file.wrong_form", "error", "表单不符",
              "这是“{found}”，不是要求的“{expected}”，请用“{expected}”的模板填写后发送。"),
     # -- recognising the unit
