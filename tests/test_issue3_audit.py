@@ -454,7 +454,8 @@ def test_catalogue_is_covered():
                  "unit.unknown",  # test_unknown_unit_points_at_the_unit_cell_and_names_the_field
                  "file.wrong_form",  # test_another_forms_file_with_form_is_wrong_form_and_says_what_to_use
                  "file.empty", "file.not_workbook", "file.corrupt", "file.encrypted", "file.zip_bomb",
-                 "file.too_large", "file.too_many_cells"}  # the bad-file tests
+                 "file.too_large", "file.too_many_cells",  # the bad-file tests
+                 "file.summary"}  # test_workflow: a_summary_without_a_closing_form_is_rejected_once_not_misread
     # No form a unit submits has an e-mail field (only the org tree, which is configuration).
     submitted = [s for s in SPECS.values() if any(f.role == "unit" for f in s.fields)]
     assert not [f for s in submitted for f in s.fields if f.type == "email"]
@@ -617,3 +618,25 @@ def test_feedback_shows_a_hidden_sheet_that_holds_problems(tmp_path):
     cell = f.cell("deadline", 0)
     assert book["整改清单"][cell].comment is not None
     assert book["问题清单"]["C2"].hyperlink.location == f"'整改清单'!{cell}"
+
+
+def test_reminders_attach_each_unit_its_own_feedback_copy(tmp_path):
+    from types import SimpleNamespace
+
+    from zhenggai_xls.remind import Reminder, ReminderItem, attach_feedback
+
+    units = {"04": "清溪镇清溪村党支部", "05": "清溪镇石桥村党支部"}
+    reminders, invalid = [], []
+    for code, name in units.items():
+        folder = tmp_path / "收件" / code
+        folder.mkdir(parents=True)
+        path = ledger(folder, unit=name).put("deadline", "尽快", 0).save()  # both sent 整改清单.xlsx
+        invalid.extend(validate_paths([path]))
+        item = ReminderItem("ledger", "整改清单", None, None, "invalid", "未通过校验", file=path)
+        reminders.append(Reminder(Org(code, name), [item]))
+    attach_feedback(reminders, SimpleNamespace(invalid=invalid), tmp_path / "催报反馈表")
+    cell = ledger(tmp_path, "x.xlsx").cell("reporting_unit")
+    for reminder in reminders:
+        (copy,) = reminder.attachments
+        assert openpyxl.load_workbook(copy)["整改清单"][cell].value == reminder.org.name
+    assert len({r.attachments[0] for r in reminders}) == 2

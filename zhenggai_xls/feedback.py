@@ -8,6 +8,7 @@ problem with a link to its cell.
 """
 from __future__ import annotations
 
+import re
 import zipfile
 from collections import defaultdict
 from pathlib import Path
@@ -36,6 +37,25 @@ _THIN = Side(style="thin", color="999999")
 def feedback_path(submission: Submission, out_dir: Path | str) -> Path:
     """Where the feedback copy of a submission goes: <out_dir>/<stem>_反馈.xlsx."""
     return Path(out_dir) / f"{Path(submission.path).stem}_反馈.xlsx"
+
+
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\s]+')
+
+
+def free_feedback_path(sub: Submission, out_dir: Path, taken: set[Path]) -> Path:
+    """<stem>_反馈.xlsx; when another file of this run has that name (every unit returns
+    整改清单.xlsx), prefix the unit's name, then its folder's, then number it — never overwrite."""
+    first = feedback_path(sub, out_dir)
+    stem = Path(sub.path).stem
+    prefixes = [_UNSAFE_IN_NAME.sub("_", p) for p in (sub.unit_name, Path(sub.path).parent.name) if p]
+    candidates = [first, *(out_dir / f"{p}_{stem}_反馈.xlsx" for p in prefixes)]
+    n = 1
+    while True:
+        for candidate in candidates:
+            if candidate not in taken:
+                return candidate
+        n += 1
+        candidates = [out_dir / f"{stem}_反馈({n}).xlsx"]
 
 
 def write_feedback(submission: Submission, out_dir: Path | str, target: Path | None = None) -> Path:

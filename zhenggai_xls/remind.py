@@ -116,14 +116,17 @@ def reminder_text(reminder: Reminder, campaign_name: str, as_of: datetime) -> st
 
 def attach_feedback(items: list[Reminder], result: RollupResult, out_dir: Path | str) -> None:
     """Write a feedback copy of each invalid file into `out_dir` and attach it to its unit's reminder."""
-    from .feedback import write_feedback
+    from .feedback import free_feedback_path, write_feedback
 
+    taken: set[Path] = set()  # units all return 整改清单.xlsx: each must get its own copy
     for reminder in items:
         for item in reminder.items:
             for sub in result.invalid:
                 if item.status == "invalid" and item.file is not None and Path(sub.path) == Path(item.file) \
                         and sub.problems:
-                    reminder.attachments.append(write_feedback(sub, out_dir))
+                    target = free_feedback_path(sub, Path(out_dir), taken)
+                    taken.add(target)
+                    reminder.attachments.append(write_feedback(sub, out_dir, target))
 
 
 # -- the workbook ------------------------------------------------------------------------------
