@@ -264,6 +264,7 @@ def test_tree_built_in_code_without_a_file():
     ("紫竹村党支部", "0010201", "fuzzy"),                             # district/town left out
     ("李渡新区党（工）委", "00101", "fuzzy"),                          # full-width brackets, 党(工)委
     ("李渡新区党工委（盖章）", "00101", "fuzzy"),
+    ("百胜镇紫竹村党支部（公章）", "0010201", "fuzzy"),
     ("中共重庆市涪陵区李渡新区工作委员会", "00101", "name"),
     ("中共涪陵区李渡新区工作委员会", "00101", "fuzzy"),                # 中共…委员会, shorter prefix
     ("百胜镇党委", "00102", "alias"),

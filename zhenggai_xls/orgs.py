@@ -51,7 +51,7 @@ class Org:
 
 # ---------------------------------------------------------------- name matching
 
-_SEAL = re.compile(r"\(?(盖章|章)\)?$")
+_SEAL = re.compile(r"\(?(盖章|公章|印章|章)\)?$")
 _BRACKETS = re.compile(r"[()\[\]【】〔〕<>《》{}]")
 _PARTY_PREFIX = re.compile(r"^(中国共产党|中共)")
 # Official long forms and their everyday short forms, longest first (applied in order).
