@@ -44,7 +44,8 @@ def _inbox(folder):
 
 
 def _frames(subs):
-    return [(s.unit_name, s.period, s.rows.astype(str).to_dict("list") if len(s.rows) else {}) for s in subs]
+    return [(s.unit_name, s.period, s.rows.astype(str).to_dict("list") if len(s.rows) else {},
+             {c: str(t) for c, t in s.rows.dtypes.items()}, list(s.rows.index)) for s in subs]
 
 
 def test_worker_processes_give_the_same_submissions_in_the_same_order(tmp_path, monkeypatch):

@@ -60,16 +60,22 @@ class _Grid:
         self.labels: dict[tuple[int, int], str] = {}
         self.by_label: dict[str, list[tuple[int, int]]] = {}  # normalised short text -> its cells
         self.colon_texts: list[tuple[int, int]] = []  # texts that may hold 'label：value'
-        for (r, c), value in sheet.cells.items():
-            if _blank(value):
-                continue
+        rows, labels, by_label = self.rows, self.labels, self.by_label
+        for at, value in sheet.cells.items():
             if isinstance(value, str):
+                if not value.strip():
+                    continue
                 if len(value) <= LABEL_MAX:
-                    lab = self.labels[(r, c)] = _norm(value)
-                    self.by_label.setdefault(lab, []).append((r, c))
+                    lab = labels[at] = _norm(value)
+                    by_label.setdefault(lab, []).append(at)
                 if ":" in value or "：" in value:
-                    self.colon_texts.append((r, c))
-            self.rows.setdefault(r, {})[c] = value
+                    self.colon_texts.append(at)
+            elif value is None:
+                continue
+            row = rows.get(at[0])
+            if row is None:
+                row = rows[at[0]] = {}
+            row[at[1]] = value
         # Error cells and uncalculated formulas read as blanks but are not empty.
         for r, c in sheet.errors | sheet.formulas_without_value:
             self.rows.setdefault(r, {}).setdefault(c, None)
@@ -141,7 +147,7 @@ class _Matcher:
     contexts: dict[str, set[str]]  # line field key -> normalised section/sub labels
     order: dict[str, int]  # field key -> position in the spec
     titles: list[str]
-    notes: set[str]
+    notes: frozenset[str]
     stops: set[str]  # labels that end a table: line labels and sections outside it
     known: set[str]  # every label of the spec (never an extra column)
     label_re: re.Pattern
@@ -212,7 +218,7 @@ def _build_matcher(spec: Spec) -> _Matcher:
         known.add(normalize_label(table.section))
     return _Matcher(
         spec=spec, leaves=leaves, leaf_set=set(leaves), groups=groups, ancestors=ancestors, lines=lines, contexts=contexts,
-        order={f.key: i for i, f in enumerate(spec.fields)}, titles=titles, notes=notes, stops=stops,
+        order={f.key: i for i, f in enumerate(spec.fields)}, titles=titles, notes=frozenset(notes), stops=stops,
         known=known, label_re=_name_pattern(n for f in spec.fields if f.place != "table" for n in f.names),
         seq_keys={f.key for f in (table.fields if table else ()) if normalize_label(f.label) == "序号"},
         rule_keys={k for rule in spec.rules for k in rule.fields()},
@@ -379,7 +385,8 @@ def _is_note_row(m: _Matcher, hit: _TableHit, text_keys: set[str], values: dict[
     return all(len(n) >= 4 and not re.fullmatch(r"[\d.]+", n) for n in normalised)
 
 
-def _is_note_text(text: str, notes: set[str]) -> bool:
+@lru_cache(maxsize=65536)
+def _is_note_text(text: str, notes: frozenset[str]) -> bool:
     """A cell holding a column note or a piece of one; a number typed as text ("1") never is."""
     if not text or _NUMBERISH.fullmatch(text):
         return False
@@ -451,7 +458,8 @@ def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> Non
         if not cells:
             continue
         values = {k: cells.get(c) for k, c in hit.columns.items()}
-        filled = {k for k, c in hit.columns.items() if not grid.is_empty(r, c)}
+        # A row holds its non-blank cells and its error / uncalculated-formula cells: the non-empty ones.
+        filled = {k for k, c in hit.columns.items() if c in cells}
         if not filled or filled <= m.seq_keys:
             continue
         if _is_total(grid, hit, text_cols, cells):
@@ -608,15 +616,12 @@ def _raw_rows(grid: _Grid, hit: _TableHit) -> list[dict[str, RawCell]]:
     """The data rows as RawCells; the plain path skips flag lookups (thousands of rows)."""
     if grid.sheet.errors or grid.sheet.formulas_without_value:
         return [{k: grid.raw(r, c) for k, c in hit.columns.items()} for r in hit.rows]
-    letters = {k: col_letter(c) for k, c in hit.columns.items()}
+    # Without error cells and formulas a row holds only non-blank values: no blank test needed.
+    columns = [(k, c, col_letter(c)) for k, c in hit.columns.items()]
     out = []
     for r in hit.rows:
         cells, number = grid.rows[r], str(r + 1)
-        row = {}
-        for k, c in hit.columns.items():
-            value = cells.get(c)
-            row[k] = RawCell(None if _blank(value) else value, letters[k] + number)
-        out.append(row)
+        out.append({k: RawCell(cells.get(c), letter + number) for k, c, letter in columns})
     return out
 
 

@@ -183,26 +183,51 @@ _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 def _scan_xlsx(zf: zipfile.ZipFile) -> dict[str, _Extras]:
     """Scan every worksheet part; parts that cannot be mapped to a sheet name are skipped."""
-    extras = {}
-    for name, part in _xlsx_sheet_parts(zf).items():
-        extras[name] = _scan_sheet_xml(zf.read(part))
-    return extras
+    found = _workbook_parts(zf)
+    if found is None:
+        return {}
+    book_name, targets, worksheets = found
+    # Most files hold no error cell, no formula and a modest <dimension>: their extras are all
+    # empty, so the sheets need no names (workbook.xml is parsed only when something was found).
+    if worksheets and all(_nothing_hidden(zf.read(part)) for part in worksheets):
+        return {}
+    return {name: _scan_sheet_xml(zf.read(part)) for name, part in _sheet_names(zf, book_name, targets).items()}
+
+
+def _nothing_hidden(data: bytes) -> bool:
+    """What _scan_sheet_xml would find empty, by quick byte searches (no error, no formula, modest box)."""
+    return data.find(b'"e"') < 0 and data.find(b"f>") < 0 and data.find(b"<f ") < 0 and _value_box(data) == 0
 
 
 def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> zip member, following workbook.xml and its relationships."""
+    found = _workbook_parts(zf)
+    return _sheet_names(zf, found[0], found[1]) if found else {}
+
+
+def _workbook_parts(zf: zipfile.ZipFile) -> tuple[str, dict[str, str | None], list[str]] | None:
+    """(workbook.xml member, relationship id -> member, worksheet members) from the workbook's
+    relationships; None when the package has no workbook part or relationships."""
     members = {n.lower(): n for n in zf.namelist()}
     workbook = "xl/workbook.xml" if "xl/workbook.xml" in members else _office_document(zf, members) or ""
     folder, base = posixpath.split(workbook)
     rels_name = members.get(posixpath.join(folder, "_rels", base + ".rels").lower())
     book_name = members.get(workbook.lower())
     if not rels_name or not book_name:
-        return {}
-    targets = {}
+        return None
+    targets: dict[str, str | None] = {}
+    worksheets = []
     for rel in ET.fromstring(zf.read(rels_name)):
         target = rel.get("Target", "")
         target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-        targets[rel.get("Id")] = members.get(target.lower())
+        member = targets[rel.get("Id")] = members.get(target.lower())
+        if member and rel.get("Type", "").lower().endswith("sheet"):  # worksheet, chartsheet, xlMacrosheet…
+            worksheets.append(member)
+    return book_name, targets, worksheets
+
+
+def _sheet_names(zf: zipfile.ZipFile, book_name: str, targets: dict[str, str | None]) -> dict[str, str]:
+    """Sheet name -> zip member, from workbook.xml's sheet list."""
     parts = {}
     for sheet in ET.fromstring(zf.read(book_name)).iter():
         if sheet.tag.endswith("}sheet"):
@@ -380,10 +405,10 @@ def _sheet(raw: pc.CalamineSheet, meta: pc.SheetMetadata, extra: _Extras) -> She
     """One calamine sheet as absolute non-blank cells."""
     r0, c0 = raw.start or (0, 0)
     cells = {}
-    for i, values in enumerate(raw.to_python()):
-        for j, value in enumerate(values):
+    for r, values in enumerate(raw.to_python(), r0):
+        for c, value in enumerate(values, c0):
             if value != "":
-                cells[(r0 + i, c0 + j)] = value
+                cells[(r, c)] = value
     merged = raw.merged_cell_ranges
     merges = [(a, b, c, d) for (a, b), (c, d) in merged] if merged is not None else (extra.merges or [])
     return Sheet(name=meta.name, cells=cells, merges=merges, hidden=meta.visible != pc.SheetVisibleEnum.Visible,

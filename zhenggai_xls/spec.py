@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field as dc_field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -144,7 +144,7 @@ class Table:
     total_row: str | None = None
     blank_rows: int = 10
 
-    @property
+    @cached_property  # frozen: built once
     def fields(self) -> tuple[Field, ...]:
         return tuple(leaves(self.columns))
 
@@ -211,16 +211,16 @@ class Spec:
     feeds: Feeds | None
     path: Path = dc_field(compare=False)
 
-    @property
+    @cached_property  # frozen: found once
     def table(self) -> Table | None:
         """The form's table (every spec has at most one)."""
         return next((b for b in self.body if isinstance(b, Table)), None)
 
-    @property
+    @cached_property
     def lines(self) -> tuple[Line, ...]:
         return tuple(b for b in self.body if isinstance(b, Line))
 
-    @property
+    @cached_property  # a frozen spec never changes: built once (the hot path asks per cell)
     def fields(self) -> tuple[Field, ...]:
         """Every field: header lines, then the body in order."""
         out = list(self.header)
@@ -228,11 +228,15 @@ class Spec:
             out.extend(block.fields)
         return tuple(out)
 
-    def field(self, key: str) -> Field:
+    @cached_property
+    def _by_key(self) -> dict[str, Field]:
+        out: dict[str, Field] = {}
         for f in self.fields:
-            if f.key == key:
-                return f
-        raise KeyError(key)
+            out.setdefault(f.key, f)
+        return out
+
+    def field(self, key: str) -> Field:
+        return self._by_key[key]
 
     @property
     def names(self) -> tuple[str, ...]:
