@@ -1,17 +1,11 @@
-"""The fast paths give the same results as the plain ones: worker processes, fast list rows, rollup progress."""
+"""The fast paths give the same results as the plain ones: worker processes, rollup progress."""
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
-
-import openpyxl
-import python_calamine as pc
-import pytest
-import xlsxwriter
+from datetime import date
 
 from zhenggai_xls import validate as V
 from zhenggai_xls.demo import write_filled
-from zhenggai_xls.fast_sheet import FastRowsWorksheet
 from zhenggai_xls.spec import load_specs
 from zhenggai_xls.validate import report_json, validate_paths
 
@@ -89,71 +83,6 @@ def test_few_files_stay_in_this_process(tmp_path, monkeypatch):
     inbox = _inbox(tmp_path / "inbox")
     monkeypatch.setattr(V, "ProcessPoolExecutor", None)  # would fail if used
     assert len(validate_paths([inbox], workers=4)) == 13
-
-
-# ---------------------------------------------------------------- fast list rows
-
-
-ROWS = [
-    ("李渡镇青山村党支部", 3, None, datetime(2012, 6, 20, 10, 30), "a<b>&\"c\"", date(2012, 6, 1), 2.5, "=1+1"),
-    ("", 0, "  前后有空格 ", None, "第二行\n换行", datetime(2012, 6, 21), -1, "D7:D9"),
-]
-
-
-def _write(path, fast: bool) -> None:
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
-    ws = wb.add_worksheet("列表", worksheet_class=FastRowsWorksheet)
-    text = wb.add_format({"border": 1, "text_wrap": True})
-    when = wb.add_format({"border": 1, "num_format": "yyyy-mm-dd hh:mm"})
-    ws.merge_range(0, 0, 0, 7, "", text)
-    ws.write_string(0, 0, "标题", text)
-    ws.set_column(0, 7, 14)
-    for i, values in enumerate(ROWS * 2):
-        row = 2 + i + (i >= 2)  # a normal row (3) between the fast ones, and one after them
-        formats = [when if isinstance(v, (date, datetime)) else text for v in values]
-        if fast:
-            ws.put_row(row, values, formats, 36)
-            continue
-        for c, (value, fmt) in enumerate(zip(values, formats)):
-            if value is None or value == "":
-                ws.write_blank(row, c, None, fmt)
-            elif isinstance(value, (date, datetime)):
-                ws.write_datetime(row, c, value if isinstance(value, datetime) else datetime(2012, 6, 1), fmt)
-            elif isinstance(value, (int, float)):
-                ws.write_number(row, c, value, fmt)
-            else:
-                ws.write_string(row, c, value, fmt)
-        ws.set_row(row, 36)
-    ws.merge_range(4, 0, 4, 7, "", text)
-    ws.write_string(4, 0, "中间的说明", text)
-    ws.write_string(8, 0, "（无）", text)
-    wb.close()
-
-
-def _cells(path):
-    ws = openpyxl.load_workbook(path)["列表"]
-    return ([[(c.value, c.number_format, c.border.left.style) for c in row] for row in ws.iter_rows()],
-            {r: ws.row_dimensions[r].height for r in range(1, 10)}, sorted(map(str, ws.merged_cells.ranges)))
-
-
-def test_fast_rows_read_back_exactly_as_cells_written_one_by_one(tmp_path):
-    _write(tmp_path / "plain.xlsx", fast=False)
-    _write(tmp_path / "fast.xlsx", fast=True)
-    assert _cells(tmp_path / "fast.xlsx") == _cells(tmp_path / "plain.xlsx")
-    rows = pc.CalamineWorkbook.from_path(tmp_path / "fast.xlsx").get_sheet_by_name("列表").to_python()
-    assert rows[2][:2] == ["李渡镇青山村党支部", 3.0] and rows[4][0] == "中间的说明" and rows[5][7] == "=1+1"
-
-
-def test_a_fast_row_cannot_be_written_twice(tmp_path):
-    wb = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
-    ws = wb.add_worksheet("列表", worksheet_class=FastRowsWorksheet)
-    ws.put_row(1, ["甲"], [None])
-    ws.write_string(2, 0, "乙")
-    with pytest.raises(ValueError):
-        ws.put_row(1, ["丙"], [None])
-    with pytest.raises(ValueError):
-        ws.put_row(2, ["丙"], [None])
-    wb.close()
 
 
 # ---------------------------------------------------------------- progress on a terminal

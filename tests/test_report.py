@@ -1,8 +1,10 @@
 """The summary workbook: written from a roll-up, re-opened and looked at as a clerk and a reader would."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -11,7 +13,8 @@ import pytest
 
 from rollup_helpers import (at, filing_sub, invalid, ledger_sub, plan_filing_campaign, self_check_sub,
                             small_tree, stats_row_from_filing, stats_sub, three_meetings_campaign, weekly_sub)
-from zhenggai_xls.excel import METADATA_SHEET
+from zhenggai_xls.demo import build_demo
+from zhenggai_xls.excel import METADATA_SHEET, a1, parse_a1
 from zhenggai_xls.report import MISSING, SUBTOTAL_PREFIX, write_summary
 from zhenggai_xls.rollup import rollup
 from zhenggai_xls.spec import load_specs
@@ -176,6 +179,123 @@ def test_same_inputs_give_the_same_workbook(summary, tmp_path):
         assert a.namelist() == b.namelist()
         for name in a.namelist():
             assert a.read(name) == b.read(name), name
+
+
+# ---------------------------------------------------------------- 来源
+
+
+def _source_rows(path) -> list[dict]:
+    """The 来源 sheet's rows below its header, as {header: value}."""
+    ws = openpyxl.load_workbook(path)["来源"]
+    rows = list(ws.iter_rows(values_only=True))
+    top = next(i for i, r in enumerate(rows) if r[0] == "单位")
+    heads = rows[top]
+    assert heads[-1] == "数字所在单元格" and ws.print_title_rows == f"${top + 1}:${top + 1}"
+    return [dict(zip(heads, r)) for r in rows[top + 1:] if r[0] is not None]
+
+
+def test_source_sheet_has_one_row_per_source_row(summary):
+    """Two branch filings (fixed layout: labelled cells) and one row of a committee's 统计表 (a range)."""
+    _, path = summary
+    rows = _source_rows(path)
+    assert [(r["单位"], r["计入表单"], r["来源表单"], r["行"]) for r in rows] == [
+        ("百胜镇紫竹村党支部", STATS_SHEET, "整改方案备案表", None),
+        ("区财政局机关党支部", STATS_SHEET, "整改方案备案表", None),
+        ("区卫生局机关党支部", STATS_SHEET, STATS_SHEET, 7)]  # not also a row for the filing form itself
+    assert rows[2]["数字所在单元格"] == "B7:X7" and rows[2]["来源文件"] == "c2.xlsx"
+    lines = rows[0]["数字所在单元格"].split("\n")
+    assert "征求意见情况/形式：座谈会 B7 · 信函 B8 · 电话短信 B9 · 其他 B10" in lines
+    assert "分类定级 B6" in lines  # one choice cell for the four 分类定级 figures
+
+
+def test_weekly_sources_name_their_week(tmp_path):
+    tree = small_tree()
+    counts = {"三会一课": (4, 1, 3, 0), "专题教育": (2, 1, 1, 0)}
+    subs = [weekly_sub(tmp_path / f"w{i}.xlsx", "B11", day, counts)
+            for i, day in enumerate(("2023-10-27", "2023-11-03"))]
+    result = rollup(subs, three_meetings_campaign(tree), as_of=at("2023-11-06"),
+                    register={str(s.path): at("2023-10-24") for s in subs})
+    rows = _source_rows(write_summary(result, tmp_path / "s.xlsx"))
+    assert [(r["周期"], r["来源文件"]) for r in rows] == [("2023-10-27", "w0.xlsx"), ("2023-11-03", "w1.xlsx")]
+    assert rows[0]["数字所在单元格"] == "问题数 B6:B7\n完成情况：已完成 C6:C7 · 正在推进 D6:D7 · 未启动 E6:E7"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo: real filled files (filings, committees' 统计表, ledgers) and their summary."""
+    return build_demo(tmp_path_factory.mktemp("demo") / "演示")
+
+
+def _number(value) -> int | None:
+    """A figure as a clerk typed it (full-width digits, '3次', a tick), or None when the cell is no figure."""
+    text = unicodedata.normalize("NFKC", str(value if value is not None else 0)).strip().rstrip("次人条个封")
+    if text in ("√", "✓", "✔", "是"):
+        return 1
+    return int(float(text)) if re.fullmatch(r"\d+(\.0+)?", text) else None
+
+
+def _cells(ref: str) -> list[str]:
+    """'B11:B13' / 'C12,C15' / 'D7' -> every cell."""
+    cells = []
+    for part in ref.split(","):
+        first, _, last = part.partition(":")
+        (r0, c0), (r1, c1) = parse_a1(first), parse_a1(last or first)
+        cells += [a1(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)]
+    return cells
+
+
+def _where(text: str) -> dict[str, str]:
+    """'上栏：栏目 D7 · 栏目、栏目 F7' lines (or '上栏 F6') -> {full label or upper label: cells}."""
+    out = {}
+    for line in text.split("\n"):
+        upper, colon, rest = line.rpartition("：")
+        for piece in rest.split(" · "):
+            labels, cell = piece.rsplit(" ", 1)
+            for label in labels.split("、"):
+                out[f"{upper}/{label}" if colon else label] = cell
+    return out
+
+
+def test_every_stats_figure_traces_to_its_cells_in_the_submitted_files(demo):
+    """Each branch's figures on the 统计表 sheet, followed through 来源 into the submitted workbook."""
+    wb = openpyxl.load_workbook(demo.workbook)
+    sheet = wb[STATS_SHEET]
+    branch_rows = {r[0]: r[1:24] for r in sheet.iter_rows(values_only=True)
+                   if r[0] and not str(r[0]).startswith((SUBTOTAL_PREFIX, "合计", "说明"))
+                   and any(isinstance(v, int) for v in r[1:24])}
+    fields = STATS.table.fields[1:]
+    assert len(fields) == 23
+    sources = [r for r in _source_rows(demo.workbook) if r["计入表单"] == STATS_SHEET]
+    assert sorted(r["单位"] for r in sources) == sorted(branch_rows)  # each branch with figures once
+    kinds = {"range": 0, "number": 0, "choice": 0, "rows": 0}
+    for src in sources:
+        ws = openpyxl.load_workbook(demo.inbox / src["来源文件"], data_only=True)[src["工作表"]]
+        figures, text = branch_rows[src["单位"]], src["数字所在单元格"]
+        span = re.fullmatch(r"([A-Z]+)(\d+):([A-Z]+)\2", text)
+        if span:
+            assert int(span.group(2)) == src["行"]
+            first = parse_a1(text.split(":")[0])
+            for i, figure in enumerate(figures):
+                assert _number(ws[a1(first[0], first[1] + i)].value) == figure, (src, fields[i].label)
+                kinds["range"] += 1
+            continue
+        where = _where(text)
+        for f, figure in zip(fields, figures):
+            parent = "/".join(f.path[:-1])
+            if f.full_label in where:
+                cells = [ws[c].value for c in _cells(where[f.full_label])]
+                if len(cells) == 1 and _number(cells[0]) is not None:
+                    assert _number(cells[0]) == figure, (src, f.full_label)
+                    kinds["number"] += 1
+                else:  # counted rows (拟集中整改问题): one cell per row counted, naming the category
+                    assert figure == len(cells) and all(f.label in str(v) or f.label == "合计" for v in cells)
+                    kinds["rows"] += 1
+            elif parent in where:  # a choice: the figure is 1 for the chosen word
+                assert figure == int(str(ws[where[parent]].value).strip() == f.label), (src, f.full_label)
+                kinds["choice"] += 1
+            else:
+                assert figure == 0, (src, f.full_label)  # nothing counted, no cell to show
+    assert min(kinds.values()) >= 8, kinds
 
 
 def test_libreoffice_renders_the_summary_landscape(summary, tmp_path):

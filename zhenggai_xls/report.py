@@ -21,15 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
 from typing import Sequence
 
 import xlsxwriter
 
-from .excel import METADATA_SHEET, atomic_path, col_letter, quote_sheet, sheet_name
-from .fast_sheet import FastRowsWorksheet, supported as fast_rows_supported
+from .excel import METADATA_SHEET, atomic_path, col_letter, parse_a1, quote_sheet, sheet_name
 from .orgs import Org
-from .rollup import (OVERDUE_STATUSES, REPORT_STATUSES, Coverage, FormRollup, RollupResult,
+from .rollup import (OVERDUE_STATUSES, REPORT_STATUSES, Coverage, FormRollup, Provenance, RollupResult,
                      ReportStatus)
 from .spec import Field, Group, Spec, Table, load_specs
 from .template import (LINE_PT, Formats, Grid, page_setup, write_header_lines, write_table_header,
@@ -115,6 +115,7 @@ def write_summary(result: RollupResult, path: Path | str) -> Path:
     path = Path(path)
     specs = load_specs()
     with atomic_path(path) as tmp:
+        # Text stays text: no string from a submission becomes a formula, a link or a number.
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False, "in_memory": True})
         wb.set_properties({"title": f"{result.campaign.name}汇总表", "author": "zhenggai-xls",
@@ -161,14 +162,6 @@ def _file_name(path: Path | None) -> str:
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
-
-
-def _write_time(ws, row: int, col: int, moment: datetime | date | None, fmt, blank_fmt) -> None:
-    if moment is None:
-        ws.write_blank(row, col, None, blank_fmt)
-    else:
-        ws.write_datetime(row, col, moment if isinstance(moment, datetime) else
-                          datetime.combine(moment, datetime.min.time()), fmt)
 
 
 def _print_setup(ws, last_row: int, last_col: int, head_first: int | None, head_last: int | None,
@@ -375,18 +368,10 @@ def _form_row(ws, st: _Styles, r: int, row: _Row, fields: Sequence[Field], cov0:
     short = row.org.aliases[0] if row.org.aliases else row.org.name
     label = {"total": TOTAL_LABEL, "subtotal": SUBTOTAL_PREFIX + short}.get(kind, row.org.name)
     ws.write_string(r, 0, label, text_fmt)
-    for c, f in enumerate(fields[1:], 1):
-        value = (row.figures or {}).get(f.key) if kind != "missing" else None
-        if value is None:
-            ws.write_blank(r, c, None, num_fmt)
-        else:
-            ws.write_number(r, c, value, num_fmt)
+    figures = (row.figures or {}) if kind != "missing" else {}
+    ws.write_row(r, 1, [figures.get(f.key) for f in fields[1:]], num_fmt)  # numbers; None -> bordered blank
     cov = row.coverage
-    for c, value in enumerate((cov.expected, cov.reported, cov.on_time) if cov else (None, None, None)):
-        if value is None:
-            ws.write_blank(r, cov0 + c, None, num_fmt)
-        else:
-            ws.write_number(r, cov0 + c, value, num_fmt)
+    ws.write_row(r, cov0, (cov.expected, cov.reported, cov.on_time) if cov else (None, None, None), num_fmt)
     words = row.status
     plain = words.removeprefix("本级：")
     word_fmt = st["missing_word"] if kind == "missing" or plain.startswith((MISSING, "未通过")) else \
@@ -482,56 +467,60 @@ class _List:
     """A list sheet: title, one header row, rows whose height fits their wrapped text."""
 
     def __init__(self, wb, st: _Styles, name: str, title: str, heads: Sequence[str], widths: Sequence[float],
-                 sub: str = ""):
-        # Lists run to tens of thousands of rows (来源, 逾期事项): their rows are rendered fast.
-        self.ws = wb.add_worksheet(name, worksheet_class=FastRowsWorksheet if fast_rows_supported() else None)
+                 sub: str = "", note: str = ""):
+        self.ws = wb.add_worksheet(name)
         self.st = st
-        self.formats: dict[tuple[str, ...], list] = {}  # row styles -> their formats
+        self.runs: dict[tuple[str, ...], list[tuple[int, int, str]]] = {}  # row styles -> same-style runs
         self.widths = list(widths)
         self.last_col = len(widths) - 1
         for c, w in enumerate(widths):
             self.ws.set_column(c, c, w)
         self.head = _title(self.ws, st, title, self.last_col, sub)
+        if note:
+            self._note(note)
         self.row = self.heads(heads)
+
+    def _note(self, text: str) -> None:
+        """A wrapped explanation across the sheet, above the header."""
+        ws, row = self.ws, self.head
+        ws.merge_range(row, 0, row, self.last_col, "", self.st["note"])
+        ws.write_string(row, 0, text, self.st["note"])
+        ws.set_row(row, lines_needed(text, sum(self.widths)) * LINE_PT + 4)
+        self.head += 1
 
     def heads(self, heads: Sequence[str]) -> int:
         """A header row at the current position; return the next row."""
         row = getattr(self, "row", self.head)
-        for c, head in enumerate(heads):
-            self.ws.write_string(row, c, head, self.st["head"])
+        self.ws.write_row(row, 0, heads, self.st["head"])
         self.ws.set_row(row, 30)
         self.row = row + 1
         return self.row
 
     def add(self, values: Sequence[object], styles: Sequence[str]) -> None:
-        """One row: text as text, numbers as numbers, times as times; blank for None."""
-        lines = 1
-        st = self.st
-        key = styles if type(styles) is tuple else tuple(styles)
-        formats = self.formats.get(key) or self.formats.setdefault(key, [st[s] for s in key])
-        values = list(values)
+        """One row: text as text, numbers as numbers, times as times; blank for None.
+
+        Written run by run with `write_row`: the workbook turns no string into a formula, URL
+        or number (see write_summary), so text from submissions stays text.
+        """
+        values, lines, times = list(values), 1, False
         for c, value in enumerate(values):
-            if value is None or type(value) in (int, float, bool):
+            if value is None or type(value) in (int, float):
                 continue
             if isinstance(value, (datetime, date)):
-                formats = [*formats[:c], st["time"], *formats[c + 1:]]
-            elif value != "":
+                times = True
+                continue
+            if type(value) is not str:
                 values[c] = value = str(value)
-                lines = max(lines, _lines_needed(value, self.widths[c]))
-        height = max(20, lines * LINE_PT + 6)
-        if isinstance(self.ws, FastRowsWorksheet):
-            self.ws.put_row(self.row, values, formats, height)
+            if value:
+                lines = max(lines, _lines(value, self.widths[c]))
+        if times:  # a time gets a time format, in whatever column
+            for c, (value, style) in enumerate(zip(values, styles)):
+                self.ws.write(self.row, c, value, self.st["time" if isinstance(value, (datetime, date)) else style])
         else:
-            for c, (value, fmt) in enumerate(zip(values, formats)):
-                if value is None or value == "":
-                    self.ws.write_blank(self.row, c, None, fmt)
-                elif isinstance(value, (datetime, date)):
-                    _write_time(self.ws, self.row, c, value, fmt, fmt)
-                elif isinstance(value, (int, float)):
-                    self.ws.write_number(self.row, c, value, fmt)
-                else:
-                    self.ws.write_string(self.row, c, value, fmt)
-            self.ws.set_row(self.row, height)
+            key = tuple(styles)
+            for first, last, style in self.runs.get(key) or self.runs.setdefault(key, _runs(key)):
+                self.ws.write_row(self.row, first, values[first:last + 1], self.st[style])
+        self.ws.set_row(self.row, max(20, lines * LINE_PT + 6))
         self.row += 1
 
     def none(self) -> None:
@@ -558,6 +547,24 @@ class _List:
             self.ws.autofilter(head, 0, max(self.row - 1, head), self.last_col)
         _print_setup(self.ws, max(self.row - 1, head), self.last_col, head, head, (head + 1, 1))
         return self.ws.name
+
+
+def _runs(styles: tuple[str, ...]) -> list[tuple[int, int, str]]:
+    """(first, last, style) for each run of neighbouring columns sharing a style."""
+    runs: list[tuple[int, int, str]] = []
+    for c, style in enumerate(styles):
+        if runs and runs[-1][2] == style:
+            runs[-1] = (runs[-1][0], c, style)
+        else:
+            runs.append((c, c, style))
+    return runs
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a list cell wraps to: short one-line texts without measuring (most of them)."""
+    if len(text) * 15 <= width * 7 - 3 and "\n" not in text:  # even all-CJK it fits (template._px)
+        return 1
+    return _lines_needed(text, width)
 
 
 def _row_colours(ws, st: _Styles, first: int, last: int, last_col: int, col: int) -> None:
@@ -735,36 +742,109 @@ def _rejected_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec
     return sheet.finish()
 
 
+SOURCE_NOTE = ("每行是计入汇总的一份来源数据：表格中的一行，或一份固定格式的报表。“数字所在单元格”是各数字在来源文件"
+               "中的位置：表格一整行写作单元格区域（如 B7:X7），区域中各栏依次对应本汇总表该表的各栏；"
+               "其余写作“栏目 单元格”（如“座谈会 D7”），同一大栏的写在同一行，几个数字来自同一单元格时只写一次。")
+# A ledger's figures counted from the same column as one the roll-up names the cells of.
+ITEM_CELLS_OF = {"in_progress": "done", "not_started": "done",
+                 "done_late": "overdue", "due_soon": "overdue", "ongoing": "overdue"}
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One row of the 来源 sheet: a source row (or fixed-layout file) and where its figures are."""
+
+    unit: str
+    forms: tuple[str, ...]  # the forms (with a sheet here) its figures count for
+    source_form: str
+    period: str | None
+    file: Path
+    sheet: str | None
+    row: int | None  # 1-based Excel row; None for a fixed-layout form
+    cells: str  # "B7:X7", or "征求意见情况/形式：座谈会 D7 · 信函 F7" lines
+
+
+def source_rows(result: RollupResult, specs: dict[str, Spec]) -> list[SourceRow]:
+    """`result.provenance` grouped by source row, for the forms that have a sheet in the summary."""
+    groups: dict[tuple, list[Provenance]] = {}
+    for p in result.provenance:
+        if p.form in result.forms and _has_sheet(p.form, result, specs):
+            groups.setdefault((p.unit, p.period, p.file, p.sheet, p.row), []).append(p)
+    paths = {form: {k: _path(specs.get(form), k) for k in fr.fields} for form, fr in result.forms.items()}
+    out = []
+    for (unit, period, file, sheet, row), entries in groups.items():
+        texts = [_cells_text(p, result.forms[p.form].fields, paths[p.form]) for p in entries]
+        if len(entries) > 1:  # one row counting for two forms: say which cells are whose
+            texts = [f"{_title_of(specs, p.form)}：{t}" for p, t in zip(entries, texts)]
+        out.append(SourceRow(unit, tuple(p.form for p in entries), entries[0].source_form, period, file, sheet,
+                             row, "\n".join(texts)))
+    return out
+
+
+def _cells_text(p: Provenance, fields: Sequence[str], paths: dict[str, tuple[str, ...]]) -> str:
+    """Where each figure of `p` is: a table row's range, else '栏目 单元格' grouped by their upper label."""
+    cells = {k: p.cells.get(k) or p.cells.get(ITEM_CELLS_OF.get(k, ""), "") for k in fields}
+    keys = [k for k in fields if cells[k]]
+    span = _row_span([cells[k] for k in keys], p.row) if keys == list(fields) else ""
+    if span:
+        return span
+    lines = []
+    for parent, group in groupby(keys, key=lambda k: paths[k][:-1]):
+        group = list(group)
+        if parent and len(group) > 1 and len({cells[k] for k in group}) == 1:
+            lines.append(f"{'/'.join(parent)} {cells[group[0]]}")  # e.g. 分类定级: one choice cell
+            continue
+        text = " · ".join(f"{'、'.join(paths[k][-1] for k in same)} {cell}"
+                          for cell, same in groupby(group, key=cells.get))
+        lines.append(f"{'/'.join(parent)}：{text}" if parent else text)
+    return "\n".join(lines)
+
+
+def _row_span(cells: Sequence[str], row: int | None) -> str:
+    """'B7:X7' when the cells are one row's neighbouring columns in order, else ''."""
+    if row is None or len(cells) < 2:
+        return ""
+    try:
+        places = [parse_a1(c) for c in cells]
+    except ValueError:  # a range or a list of cells
+        return ""
+    first = places[0][1]
+    if places != [(row - 1, first + i) for i in range(len(places))]:
+        return ""
+    return f"{cells[0]}:{cells[-1]}"
+
+
+def _path(spec: Spec | None, key: str) -> tuple[str, ...]:
+    """A figure's label path (a ledger figure's words), for the 来源 sheet."""
+    words = dict(ITEM_COLUMNS)
+    if key in words:
+        return words[key]
+    try:
+        return spec.field(key).path if spec else (key,)
+    except KeyError:
+        return (key,)
+
+
 def _source_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec]) -> str:
     names = _names(result)
-    sheet = _List(wb, st, SHEETS["source"], "数字来源",
-                  ("单位", "计入表单", "栏目", "数值", "来源文件", "来源表单", "工作表", "单元格"),
-                  (28, 18, 28, 7, 36, 16, 18, 14), _as_of_line(result))
-    labels: dict[tuple[str, str], str] = {}
-    for p in result.provenance:
-        fr = result.forms.get(p.form)
-        figures = (fr.by_period.get(p.period, {}).get(p.unit) if fr and p.period else None) \
-            or (fr.own.get(p.unit) if fr else None) or {}
-        for key, cells in p.cells.items():
-            if (p.form, key) not in labels:  # spec.field walks the header tree: once per label
-                labels[p.form, key] = _label(specs.get(p.form), key)
-            sheet.add((names.get(p.unit, p.unit), _title_of(specs, p.form), labels[p.form, key],
-                       figures.get(key), _file_name(p.file), _title_of(specs, p.source_form), p.sheet, cells),
-                      ("text", "text", "text", "num", "text", "text", "text", "center"))
-    if not result.provenance:
+    rows = source_rows(result, specs)
+    weeks = any(r.period for r in rows)
+    heads = ("单位", "计入表单", *(("周期",) if weeks else ()), "来源文件", "来源表单", "工作表", "行", "数字所在单元格")
+    widths = (22, 14, *((11,) if weeks else ()), 28, 12, 12, 6, 74)  # 问题梳理情况’s six cells fit one line
+    styles = ("text", "text", *(("center",) if weeks else ()), "text", "text", "text", "num", "text")
+    sheet = _List(wb, st, SHEETS["source"], "数字来源", heads, widths, _as_of_line(result), SOURCE_NOTE)
+    for r in rows:
+        sheet.add((names.get(r.unit, r.unit), "、".join(_title_of(specs, f) for f in r.forms),
+                   *((r.period,) if weeks else ()), _file_name(r.file), _title_of(specs, r.source_form), r.sheet,
+                   r.row, r.cells), styles)
+    if not rows:
         sheet.none()
     return sheet.finish(autofilter=True)
 
 
 def _label(spec: Spec | None, key: str) -> str:
-    """A field's full label (or a ledger figure's words) for the 来源 sheet."""
-    words = dict(ITEM_COLUMNS)
-    if key in words:
-        return "/".join(words[key])
-    try:
-        return spec.field(key).full_label if spec else key
-    except KeyError:
-        return key
+    """A figure's full label, e.g. '问题梳理情况/合计' (a ledger figure's words)."""
+    return "/".join(_path(spec, key))
 
 
 # ---------------------------------------------------------------- metadata
