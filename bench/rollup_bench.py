@@ -23,7 +23,9 @@ and prints seconds, ms per file, speed-up over the naive way, cost over the
 floor and peak memory. Peak memory is the largest sum of the resident set
 sizes (RSS from /proc/PID/statm) of the stage's process and all its
 descendants, sampled every 10 ms: pages shared between processes are counted
-once per process, so it is an upper bound.
+once per process, so it is an upper bound. CPU s is the user + system time of
+the stage's whole process tree (worker processes included): wall time above
+CPU s ÷ cores means the machine was busy with something else.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ import argparse
 import html
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -359,11 +362,13 @@ class Run:
     seconds: float
     peak: int  # bytes
     code: int
+    cpu: float = 0.0  # user + sys seconds of the stage's whole process tree
 
 
 def measure(label: str, files: int, argv: list[str], ok_codes: tuple[int, ...] = (0,)) -> Run:
-    """Wall time from process start to exit, and the peak RSS of its process tree."""
+    """Wall time from process start to exit, CPU time and the peak RSS of its process tree."""
     peak = 0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stop = threading.Event()
@@ -378,11 +383,13 @@ def measure(label: str, files: int, argv: list[str], ok_codes: tuple[int, ...] =
     sampler.start()
     _, err = proc.communicate()
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # every descendant waited for: workers included
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stop.set()
     sampler.join()
     if proc.returncode not in ok_codes:
         sys.exit(f"{label} failed with exit status {proc.returncode}:\n{err.decode(errors='replace')[-3000:]}")
-    return Run(label, files, seconds, peak, proc.returncode)
+    return Run(label, files, seconds, peak, proc.returncode, cpu)
 
 
 def zhenggai(*args: str) -> list[str]:
@@ -392,12 +399,13 @@ def zhenggai(*args: str) -> list[str]:
 
 
 def table(runs: list[Run], naive: Run | None, floor: Run | None) -> str:
-    head = f"| {'stage':<34} | files | seconds | ms/file | naive ÷ this | this ÷ floor | peak MiB |"
+    head = f"| {'stage':<34} | files | seconds | ms/file | CPU s | naive ÷ this | this ÷ floor | peak MiB |"
     lines = [head, "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"]
     for r in runs:
         speed = f"{naive.seconds / r.seconds:.1f}×" if naive else "–"
         cost = f"{r.seconds / floor.seconds:.2f}×" if floor else "–"
         lines.append(f"| {r.label:<34} | {r.files:>5} | {r.seconds:>7.2f} | {r.seconds / r.files * 1000:>7.2f} "
+                     f"| {r.cpu:>5.1f} "
                      f"| {speed:>12} | {cost:>12} | {r.peak / 2**20:>8.0f} |")
     return "\n".join(lines)
 

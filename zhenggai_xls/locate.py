@@ -91,6 +91,7 @@ class _Grid:
                 for c in range(c0, c1 + 1):
                     self.origins[(r, c)] = (r0, c0)
         self.row_order = sorted(self.rows)
+        self.first_texts: dict[str, tuple[bool, str, str | None]] = {}  # see _ending_text
 
     def origin(self, r: int, c: int) -> tuple[int, int]:
         """The top-left cell of the merge holding (r, c), or (r, c) itself."""
@@ -354,33 +355,46 @@ def _display_path(grid: _Grid, top: int, bottom: int, c: int) -> list[str]:
 # ---------------------------------------------------------------- data rows
 
 
-def _ends_table(grid: _Grid, m: _Matcher, r: int, first: object) -> bool:
-    """A note, a signature line or the next part of the form: the table is over."""
-    if isinstance(first, str):
-        text = _nfkc(first).strip()
-        for word in END_WORDS:
-            if text.startswith(word):
-                rest = text[len(word):]
-                if not rest or rest[0] in ": \n\t(" or word not in ("注", "说明"):
-                    return True
-        if _norm(text) in m.stops or m.label_re.search(text):
-            return True
+def _header_again(grid: _Grid, m: _Matcher, r: int, lead: int) -> bool:
+    """The row repeats the table's header (another table starts): `lead` is its first column."""
     row = grid.rows[r]
-    if len(row) < MIN_MATCHED or grid.labels.get((r, min(row))) not in m.leaf_set:
+    if len(row) < MIN_MATCHED or grid.labels.get((r, lead)) not in m.leaf_set:
         return False
     labels = {grid.labels.get((r, c)) for c in row}
     return len(labels & m.leaf_set) >= MIN_MATCHED  # the header again: another table
 
 
+def _ending_text(m: _Matcher, first: str, seen: dict[str, tuple[bool, str, str | None]]) -> bool:
+    """A note, a signature line or the next part of the form: a first cell starting with
+    备注/填表说明…, or holding a label of the form outside the table. The table is over.
+    `seen` keeps what does not depend on the form, per text (every candidate form asks)."""
+    found = seen.get(first)
+    if found is None:
+        found = seen[first] = _first_text(first)
+    note, normalised, with_colon = found
+    return note or normalised in m.stops or (with_colon is not None and bool(m.label_re.search(with_colon)))
+
+
+def _first_text(first: str) -> tuple[bool, str, str | None]:
+    """(starts with a note word, normalised, the NFKC text when it has a colon a label may end with)."""
+    text = _nfkc(first).strip()
+    for word in END_WORDS:
+        if text.startswith(word):
+            rest = text[len(word):]
+            if not rest or rest[0] in ": \n\t(" or word not in ("注", "说明"):
+                return True, "", None
+    return False, _norm(text), text if ":" in text else None  # label_re needs a ':' after the label
+
+
 def _is_note_row(m: _Matcher, hit: _TableHit, text_keys: set[str], values: dict[str, object]) -> bool:
     """A hint line under the header such as 在相应栏内标数字“1”."""
-    texts = [v for v in values.values() if not _blank(v)]
+    texts = [v for v in values.values() if v is not None]  # a located row holds no blank text
     if not texts or not all(isinstance(v, str) for v in texts):
         return False
     normalised = [_norm(v) for v in texts]
     if any(_is_note_text(n, m.notes) for n in normalised):
         return True
-    if hit.rows or any(k in text_keys for k, v in values.items() if not _blank(v)):
+    if hit.rows or any(k in text_keys for k, v in values.items() if v is not None):
         return False
     return all(len(n) >= 4 and not re.fullmatch(r"[\d.]+", n) for n in normalised)
 
@@ -436,14 +450,19 @@ def _rows_below(grid: _Grid, hit: _TableHit) -> list[int]:
 def _find_end(grid: _Grid, m: _Matcher, hit: _TableHit) -> None:
     """The table's last row: the row before a note, a signature line or the next part of the form."""
     hit.end = hit.bottom
+    left = hit.first_col - 1
     for r in _rows_below(grid, hit):
         row = grid.rows[r]
         lead = min(row)
         if lead > hit.last_col:
             continue
-        if _ends_table(grid, m, r, row[lead]):
+        first = row[lead]
+        if isinstance(first, str) and _ending_text(m, first, grid.first_texts):
             break
-        if any(hit.first_col - 1 <= c <= hit.last_col for c in row):
+        if _header_again(grid, m, r, lead):
+            break
+        # the leading cell is inside the table's columns unless it lies left of them
+        if lead >= left or any(left <= c <= hit.last_col for c in row):
             hit.end = r
 
 
@@ -451,15 +470,16 @@ def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> Non
     """Find the table's data rows and its typed 合计 row (between the header and `hit.end`)."""
     text_keys = {f.key for f in table.fields if f.type == "text" and f.key in hit.columns}
     text_cols = sorted(hit.columns[k] for k in text_keys if k not in m.seq_keys)
+    left, right, columns = hit.first_col - 1, hit.last_col, list(hit.columns.items())
     for r in _rows_below(grid, hit):
         if r > hit.end:
             break
-        cells = {c: v for c, v in grid.rows[r].items() if hit.first_col - 1 <= c <= hit.last_col}
+        row = grid.rows[r]
+        cells = row if left <= min(row) and max(row) <= right else {c: v for c, v in row.items() if left <= c <= right}
         if not cells:
             continue
-        values = {k: cells.get(c) for k, c in hit.columns.items()}
         # A row holds its non-blank cells and its error / uncalculated-formula cells: the non-empty ones.
-        filled = {k for k, c in hit.columns.items() if c in cells}
+        filled = {k for k, c in columns if c in cells}
         if not filled or filled <= m.seq_keys:
             continue
         if _is_total(grid, hit, text_cols, cells):
@@ -468,6 +488,7 @@ def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> Non
         # A summary's 小计 rows and units listed without any figure (未报送) are not data rows.
         if _is_subtotal(hit, text_cols, cells) or (table.unit_field and filled <= m.seq_keys | {table.unit_field}):
             continue
+        values = {k: cells.get(c) for k, c in columns}
         if _is_note_row(m, hit, text_keys, values) or _is_numbering_row(hit, values):
             continue
         hit.rows.append(r)
@@ -618,10 +639,11 @@ def _raw_rows(grid: _Grid, hit: _TableHit) -> list[dict[str, RawCell]]:
         return [{k: grid.raw(r, c) for k, c in hit.columns.items()} for r in hit.rows]
     # Without error cells and formulas a row holds only non-blank values: no blank test needed.
     columns = [(k, c, col_letter(c)) for k, c in hit.columns.items()]
+    new = tuple.__new__  # RawCell(value, cell) without its generated __new__: millions on a large sheet
     out = []
     for r in hit.rows:
         cells, number = grid.rows[r], str(r + 1)
-        out.append({k: RawCell(cells.get(c), letter + number) for k, c, letter in columns})
+        out.append({k: new(RawCell, (cells.get(c), letter + number, False, False)) for k, c, letter in columns})
     return out
 
 

@@ -90,12 +90,13 @@ def classify(deadline: date | None, kind: str, status: str, done: date | None,
 
 
 def overdue_items(sub: Submission, spec: Spec, unit_name: str, as_of: datetime,
-                  due_soon_days: int = 7) -> list[OverdueItem]:
-    """The items of one ledger submission that are overdue, done late, due soon or 长期坚持."""
+                  due_soon_days: int = 7, rows: list[dict] | None = None) -> list[OverdueItem]:
+    """The items of one ledger submission that are overdue, done late, due soon or 长期坚持
+    (`rows`: its rows_of, when the caller has them already)."""
     key = deadline_key(spec)
     report_date = as_date(sub.header.get("report_date"))
     out = []
-    for row in rows_of(sub):
+    for row in rows_of(sub) if rows is None else rows:
         kind = _text(row.get(f"{key}_kind"))
         if "长期坚持" in kind and _text(row.get("closed")) == CLOSED:
             continue  # 销号: nothing left to follow

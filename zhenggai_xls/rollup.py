@@ -436,10 +436,11 @@ def _contributions(keys: dict[tuple, _Key], counted: dict[tuple, Submission], ca
     tree, parts, overdue = campaign.orgs, [], []
     for kk, sub in counted.items():
         unit, form, period = kk
-        items = overdue_items(sub, specs[form], tree.get(unit).name, as_of, campaign.due_soon_days) \
+        rows = _records(sub)  # once per file: converting a frame's rows is the costly part
+        items = overdue_items(sub, specs[form], tree.get(unit).name, as_of, campaign.due_soon_days, rows) \
             if is_item_list(specs[form]) else []
         overdue += items
-        parts += _parts(sub, specs[form], specs, period, _key_on_time(keys[kk], campaign, tree, as_of), items)
+        parts += _parts(sub, specs[form], specs, period, _key_on_time(keys[kk], campaign, tree, as_of), items, rows)
     return parts, overdue
 
 
@@ -493,9 +494,8 @@ def _records(sub: Submission) -> list[dict]:
 
 
 def _parts(sub: Submission, spec: Spec, specs: dict[str, Spec], period: str | None, on_time: bool,
-           items: list[OverdueItem]) -> list[_Part]:
-    """The contributions of one counted submission (and of what it feeds)."""
-    rows = _records(sub)
+           items: list[OverdueItem], rows: list[dict]) -> list[_Part]:
+    """The contributions of one counted submission (its rows as _records gives them), and of what it feeds."""
     if spec.table is not None and spec.table.unit_field:
         parts = [_row_part(sub, spec, row, period, on_time) for row in rows]
     else:
