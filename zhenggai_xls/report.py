@@ -2,7 +2,8 @@
 
 Sheets: 封面; one sheet per form laid out like the form (the 统计表 with the
 24-column header of 附件2, drawn by template.py's own header code); 报送情况;
-逾期事项; 自查汇总; 周报趋势; 未通过校验与被替代; 来源.
+逾期事项; 自查汇总; 周报趋势; 未通过校验与被替代; 来源 (one row per counted source
+row or fixed-layout file, with the cells its figures came from).
 
 Form sheets use the consolidated layout of party statistics: the level's 合计
 on top, then per 党(工)委 a "小计：<name>" row followed by its branches; a
@@ -862,4 +863,5 @@ def _metadata(wb: xlsxwriter.Workbook, result: RollupResult, closing: Spec | Non
     ws.hide()
 
 
-__all__ = ["write_summary", "consolidated_rows", "form_sheet_name", "SUBTOTAL_PREFIX", "MISSING"]
+__all__ = ["write_summary", "consolidated_rows", "form_sheet_name", "source_rows", "SourceRow",
+           "SUBTOTAL_PREFIX", "MISSING"]
