@@ -414,8 +414,18 @@ def normalize_column(field: Field, raws: Sequence[RawCell | None], ctx: Context 
     ctx = ctx or Context()
     values: list[Any] = [None] * len(raws)
     problems: dict[int, Problem] = {}
+    # The same few texts (statuses, 2012年12月底) fill many rows: a value that normalised without
+    # a problem gives the same result again in the same context (problems name their cell: not kept).
+    done: dict[tuple, Any] = {}
     for i in _fast_positions(field.type, raws, values, ctx.blank_count_is_zero):
-        values[i], found = normalize_cell(field, raws[i], contexts[i] if contexts else ctx)
+        raw, cell_ctx = raws[i], contexts[i] if contexts else ctx
+        key = (type(raw.value), raw.value, cell_ctx, raw.error, raw.formula_without_value)
+        if raw.value.__hash__ is not None and key in done:
+            values[i] = done[key]
+            continue
+        values[i], found = normalize_cell(field, raw, cell_ctx)
         if found:
             problems[i] = found
+        elif raw.value.__hash__ is not None:
+            done[key] = values[i]
     return values, problems
