@@ -22,8 +22,10 @@ Then it times, each in its own process:
 and prints seconds, ms per file, speed-up over the naive way, cost over the
 floor and peak memory. Peak memory is the largest sum of the resident set
 sizes (RSS from /proc/PID/statm) of the stage's process and all its
-descendants, sampled every 10 ms: pages shared between processes are counted
-once per process, so it is an upper bound. CPU s is the user + system time of
+descendants, sampled every 50 ms (a sample walks /proc, ~2.5 ms of CPU: more
+often would take a share of a 2-core machine from the stage measured); pages
+shared between processes are counted once per process, so it is an upper
+bound. CPU s is the user + system time of
 the stage's whole process tree (worker processes included): wall time above
 CPU s ÷ cores means the machine was busy with something else.
 """
@@ -49,6 +51,7 @@ DATA_VERSION = 1  # bump when the generated data changes: the cache is keyed by 
 PER_COMMITTEE = 25  # 党支部 per 党(工)委
 VARIANTS = 97  # distinct filled workbooks per form; units take them in turn (prime: no pattern per 党委)
 NAME, CODE, ALIAS = "UNITNAME_PLACEHOLDER", "UNITCODE_PLACEHOLDER", "UNITALIAS_PLACEHOLDER"
+SAMPLE_EVERY = 0.05  # seconds between memory samples
 HEADER_ROW = 4  # 0-based row of the ledger's column labels in write_filled's layout (naive reader)
 
 TOWNS = ("李渡", "龙潭", "白涛", "珍溪", "清溪", "南沱", "焦石", "蔺市", "新妙", "石沱", "義和", "罗云", "武陵山",
@@ -377,7 +380,7 @@ def measure(label: str, files: int, argv: list[str], ok_codes: tuple[int, ...] =
         nonlocal peak
         while not stop.is_set():
             peak = max(peak, tree_rss(proc.pid))
-            stop.wait(0.01)
+            stop.wait(SAMPLE_EVERY)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
