@@ -243,12 +243,35 @@ def _as_of(ctx, param, value: str | None):
 _AS_OF_HELP = "截至时间，如 2012-06-25（指当天 24 时）或 \"2012-06-25 18:00\"；默认取活动配置的 as_of，否则为现在。"
 
 
+def _inbox_options(level_help: str):
+    """INBOX, --campaign, --level and --as-of: what rollup, status and remind all take."""
+
+    def decorate(fn):
+        for option in reversed((
+            click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path)),
+            click.option("--campaign", "campaign_dir", required=True,
+                         type=click.Path(exists=True, file_okay=False, path_type=Path),
+                         help="活动文件夹（campaign.yaml 和组织架构）。"),
+            click.option("--level", help=level_help),
+            click.option("--as-of", "as_of", callback=_as_of, help=_AS_OF_HELP),
+        )):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def _rollup_inbox(inbox: Path, campaign_dir: Path, **options):
+    """rollup_inbox with a progress bar on a terminal."""
+    from .rollup import rollup_inbox
+    from .validate import expand_paths
+
+    with _file_progress(len(expand_paths([inbox])), "汇总中") as progress:
+        return rollup_inbox(inbox, campaign_dir, progress=progress, **options)
+
+
 @main.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--campaign", "campaign_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="活动文件夹（campaign.yaml 和组织架构）。")
-@click.option("--level", help="汇总到哪个单位：组织代码或规范全称；默认组织架构的最上级。")
-@click.option("--as-of", "as_of", callback=_as_of, help=_AS_OF_HELP)
+@_inbox_options("汇总到哪个单位：组织代码或规范全称；默认组织架构的最上级。")
 @click.option("--by", type=click.Choice(["督导组", "类型"]), help="另按督导组或组织类型分组小计。")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="汇总表保存为（.xlsx）；默认活动文件夹中的 汇总表.xlsx。")
@@ -258,13 +281,9 @@ def rollup(inbox: Path, campaign_dir: Path, level: str | None, as_of, by: str | 
            as_json: bool) -> None:
     """逐级汇总：校验 INBOX 中的全部报表，按组织架构汇总，生成汇总表（含报送情况、逾期事项和数据来源）。"""
     from .report import write_summary
-    from .rollup import rollup_inbox
     from .status import summary_text
 
-    from .validate import expand_paths
-
-    with _file_progress(len(expand_paths([inbox])), "汇总中") as progress:
-        result = rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of, by=by, progress=progress)
+    result = _rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of, by=by)
     workbook = write_summary(result, output or campaign_dir / "汇总表.xlsx")
     if as_json:
         _echo_json(result.as_json())
@@ -273,26 +292,17 @@ def rollup(inbox: Path, campaign_dir: Path, level: str | None, as_of, by: str | 
 
 
 @main.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--campaign", "campaign_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="活动文件夹（campaign.yaml 和组织架构）。")
-@click.option("--level", help="只看这个单位以下：组织代码或规范全称；默认组织架构的最上级。")
-@click.option("--as-of", "as_of", callback=_as_of, help=_AS_OF_HELP)
+@_inbox_options("只看这个单位以下：组织代码或规范全称；默认组织架构的最上级。")
 @_friendly
 def status(inbox: Path, campaign_dir: Path, level: str | None, as_of) -> None:
     """报送情况：每个单位每张表是按时报送、逾期报送、未报送还是未通过校验，最后列出合计。"""
-    from .rollup import rollup_inbox
     from .status import status_text
 
-    click.echo(status_text(rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of)))
+    click.echo(status_text(_rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of)))
 
 
 @main.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--campaign", "campaign_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="活动文件夹（campaign.yaml 和组织架构）。")
-@click.option("--level", help="只催这个单位以下：组织代码或规范全称；默认组织架构的最上级。")
-@click.option("--as-of", "as_of", callback=_as_of, help=_AS_OF_HELP)
+@_inbox_options("只催这个单位以下：组织代码或规范全称；默认组织架构的最上级。")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="催报名单保存为（.xlsx）；默认活动文件夹中的 催报名单.xlsx，反馈表放在其旁的 催报反馈表/。")
 @click.option("--send", "smtp_url", help="用这个发信服务器把催报邮件发给各单位，如 smtp://127.0.0.1:25。")
@@ -302,11 +312,10 @@ def remind(inbox: Path, campaign_dir: Path, level: str | None, as_of, output: Pa
            sender: str) -> None:
     """催报：列出未报送、逾期或未通过校验的单位，附联系人、邮箱、问题和催报文字；--send 逐个发邮件。"""
     from .remind import attach_feedback, parse_smtp_url, reminders, send_reminders, write_reminders
-    from .rollup import rollup_inbox
 
     if smtp_url:
         parse_smtp_url(smtp_url)  # a bad address is a usage error before any work
-    result = rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of)
+    result = _rollup_inbox(inbox, campaign_dir, level=level, as_of=as_of)
     items = reminders(result)
     output = output or campaign_dir / "催报名单.xlsx"
     attach_feedback(items, result, output.parent / "催报反馈表")
