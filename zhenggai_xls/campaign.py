@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ import yaml
 
 from .errors import ConfigError
 from .excel import atomic_path
+from .normalize import clean_text
 from .orgs import LEVELS, Org, OrgTree, load_orgs, parse_level
 from .spec import Collector, Spec, did_you_mean, load_specs
 
@@ -158,10 +158,6 @@ _CLOCK = re.compile(r"(?P<H>\d{1,2})\s*[:时点]\s*(?P<M>\d{1,2})?\s*分?(?::(?P
 DATE_EXAMPLE = "应写成 2012-06-20（当天 23:59:59 截止）或 \"2012-06-20 18:00\""
 
 
-def _text(value: Any) -> str:
-    return unicodedata.normalize("NFKC", str(value)).strip()
-
-
 def _naive(moment: datetime) -> datetime:
     """A datetime in Beijing time without tzinfo (YAML may carry an offset)."""
     return moment.astimezone(BEIJING).replace(tzinfo=None) if moment.tzinfo else moment
@@ -175,7 +171,7 @@ def parse_moment(value: Any, year: int | None) -> datetime | None:
         return datetime.combine(value, END_OF_DAY)
     if not isinstance(value, str):
         return None
-    m = _MOMENT.fullmatch(_text(value))
+    m = _MOMENT.fullmatch(clean_text(value))
     if not m or not (m["y"] or year):
         return None
     try:
@@ -189,7 +185,7 @@ def parse_moment(value: Any, year: int | None) -> datetime | None:
 
 def parse_clock(value: Any) -> str | None:
     """'12:00', '12点', '18:30:00' -> 'HH:MM' (or 'HH:MM:SS'); None if bad."""
-    m = _CLOCK.fullmatch(_text(value))
+    m = _CLOCK.fullmatch(clean_text(value))
     if not m:
         return None
     try:
@@ -200,7 +196,7 @@ def parse_clock(value: Any) -> str | None:
 
 
 def _weekday(value: Any) -> int | None:
-    word = _text(value).lower()
+    word = clean_text(value).lower()
     for prefix in ("每周", "每星期", "星期", "周", "礼拜", "every"):
         if word.startswith(prefix):
             word = word[len(prefix):].strip()
@@ -230,7 +226,7 @@ class _Reader:
         """A form named by id, title or alias -> its id."""
         collected = {k: s for k, s in self.specs.items() if k not in NOT_COLLECTED}
         for spec in collected.values():
-            if _text(key) in spec.names:
+            if clean_text(key) in spec.names:
                 return spec.id
         names = [n for s in collected.values() for n in s.names]
         self.c.add(where, f"没有表单“{key}”{did_you_mean(str(key), names) or '。'}"
@@ -241,7 +237,7 @@ class _Reader:
         items = raw if isinstance(raw, list) else [raw]
         out = []
         for i, item in enumerate(items):
-            level = parse_level(_text(item)) if item is not None else None
+            level = parse_level(clean_text(item)) if item is not None else None
             if level is None:
                 w = f"{where}[{i}]" if isinstance(raw, list) else where
                 self.c.add(w, f"层级“{item}”无法识别，应为 {'、'.join(LEVELS)}{did_you_mean(str(item), LEVELS)}")
@@ -274,7 +270,7 @@ class _Reader:
             return None
         deadline = raw["deadline"]
         # {党支部: …, 党(工)委: …} gives a deadline per level; any other mapping is a recurrence.
-        per_level = isinstance(deadline, dict) and any(parse_level(_text(k)) for k in deadline)
+        per_level = isinstance(deadline, dict) and any(parse_level(clean_text(k)) for k in deadline)
         if "levels" in raw:
             levels = self.levels(f"{where}.levels", raw["levels"])
         elif per_level:
@@ -302,7 +298,7 @@ class _Reader:
         deadlines: dict[str, datetime] = {}
         complete = True
         for key, value in raw.items():
-            level = parse_level(_text(key))
+            level = parse_level(clean_text(key))
             moment = self.moment(f"{where}.{key}", value) if level in levels else None
             if level not in levels:
                 self.c.add(f"{where}.{key}", f"“{key}”不是本表单的报送层级（{'、'.join(levels)}）")
@@ -334,7 +330,7 @@ class _Reader:
     def groupings(self, raw: Any) -> tuple[str, ...]:
         out = []
         for i, item in enumerate(raw if isinstance(raw, list) else [raw]):
-            grouping = GROUPINGS.get(_text(item))
+            grouping = GROUPINGS.get(clean_text(item))
             if grouping is None:
                 self.c.add(f"groupings[{i}]", f"不能按“{item}”分组，可选：督导组、类型{did_you_mean(str(item), GROUPINGS)}")
             elif grouping not in out:
@@ -351,13 +347,13 @@ class _Reader:
                 self.c.add("year", f"“{year}”不是有效的年份，应写成四位数字，如 2023")
         else:
             self.year = year
-        name = _text(data.get("name") or "")
+        name = clean_text(data.get("name") or "")
         if "name" in data and not name:
             self.c.add("name", "活动名称不能为空")
         due = data.get("due_soon_days", 7)
         if not isinstance(due, int) or isinstance(due, bool) or due < 0:
             self.c.add("due_soon_days", f"“{due}”应为不小于 0 的整数（天数）")
-        orgs = _text(data.get("orgs") or DEFAULT_ORGS_FILE)
+        orgs = clean_text(data.get("orgs") or DEFAULT_ORGS_FILE)
         as_of = self.moment("as_of", data["as_of"]) if data.get("as_of") is not None else None
         return {
             "name": name, "year": self.year, "forms": self.forms(data.get("forms")) if "forms" in data else {},

@@ -11,7 +11,6 @@ import csv
 import difflib
 import io
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -20,7 +19,7 @@ from typing import Iterable, Iterator
 
 from .errors import ConfigError
 from .excel import METADATA_SHEET
-from .normalize import normalize_label
+from .normalize import clean_text, normalize_label
 from .spec import Field, did_you_mean, load_specs
 
 LEVELS = ("区", "党(工)委", "党支部")  # top to bottom
@@ -430,19 +429,6 @@ def _locate_header(rows: list[tuple[int, list]]) -> tuple[int, dict[str, int]] |
     return best
 
 
-def _text(value: object) -> str:
-    """A cell as text: codes stay text ("001"), a float 1.0 from Excel becomes "1"."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return unicodedata.normalize("NFKC", str(value)).strip() if isinstance(value, str) else str(value)
-
-
 def _aliases(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a.strip() for a in re.split(r"[、,，;；\n]", text) if a.strip()))
 
@@ -465,7 +451,7 @@ def _is_note(values: list[str]) -> bool:
 def _orgs_from_rows(rows: list[tuple[int, list]], start: int, columns: dict[str, int]) -> list[Org]:
     out = []
     for row_number, raw in rows[start + 1:]:
-        values = [_text(v) for v in raw]
+        values = [clean_text(v) for v in raw]
         if not any(values) or _is_note(values):
             continue
         get = {key: (values[col] if col < len(values) else "") for key, col in columns.items()}
