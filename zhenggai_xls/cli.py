@@ -11,6 +11,7 @@ import time
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -33,10 +34,11 @@ def _friendly(fn):
 
 
 @contextmanager
-def _file_progress(total: int, label: str):
-    """A progress callback drawing files done / total and files per second on stderr when stderr is a
-    terminal (never on stdout, so --json output stays clean); None otherwise."""
-    if not sys.stderr.isatty() or total < 2:
+def _file_progress(count: Callable[[], int], label: str):
+    """A progress callback drawing files done / total (`count()`, asked only on a terminal) and files
+    per second on stderr when stderr is a terminal (never on stdout: --json stays clean); else None."""
+    total = count() if sys.stderr.isatty() else 0
+    if total < 2:
         yield None
         return
     start = time.monotonic()
@@ -214,7 +216,7 @@ def validate(paths: tuple[Path, ...], form: str | None, orgs_file: str | None, c
     files = expand_paths(paths)
     if not files:
         raise click.UsageError("没有找到要校验的文件。")
-    with _file_progress(len(files), "校验中") as progress:
+    with _file_progress(lambda: len(files), "校验中") as progress:
         subs = validate_paths(files, form=form, orgs=orgs, campaign=campaign, progress=progress)
     if feedback_dir is not None:
         written, notes = write_feedback_copies(subs, feedback_dir)
@@ -266,7 +268,7 @@ def _rollup_inbox(inbox: Path, campaign_dir: Path, **options):
     from .rollup import rollup_inbox
     from .validate import expand_paths
 
-    with _file_progress(len(expand_paths([inbox])), "汇总中") as progress:
+    with _file_progress(lambda: len(expand_paths([inbox])), "汇总中") as progress:
         return rollup_inbox(inbox, campaign_dir, progress=progress, **options)
 
 
