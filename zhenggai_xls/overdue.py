@@ -14,7 +14,7 @@ import pandas as pd
 
 from .rollup import OverdueItem
 from .spec import Spec
-from .submission import Submission
+from .submission import Submission, as_date  # noqa: F401 — as_date is part of this module's API
 
 DONE = "已完成"
 CLOSED = "是"
@@ -22,26 +22,9 @@ CLOSED = "是"
 STATUS_ORDER = {"overdue": 0, "done_late": 1, "due_soon": 2, "ongoing": 3}
 
 
-def as_date(value: Any) -> date | None:
-    """A date from a date, datetime, pandas Timestamp or ISO text; None for blank/NaT."""
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, datetime):  # pandas Timestamp is a datetime too
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        return None
-
-
 def _text(value: Any) -> str:
+    if type(value) is str:  # nearly every value: skip the blank checks
+        return value
     if value is None:
         return ""
     try:
@@ -90,34 +73,27 @@ def classify(deadline: date | None, kind: str, status: str, done: date | None,
 
 
 def overdue_items(sub: Submission, spec: Spec, unit_name: str, as_of: datetime,
-                  due_soon_days: int = 7, rows: list[dict] | None = None) -> list[OverdueItem]:
-    """The items of one ledger submission that are overdue, done late, due soon or 长期坚持
-    (`rows`: its rows_of, when the caller has them already)."""
+                  due_soon_days: int = 7) -> list[OverdueItem]:
+    """The items of one ledger submission that are overdue, done late, due soon or 长期坚持."""
     key = deadline_key(spec)
     report_date = as_date(sub.header.get("report_date"))
+    column = sub.row_values
+    rows, problems, leaders, persons = column("_row"), column("problem"), column("leader"), column("person")
     out = []
-    for row in rows_of(sub) if rows is None else rows:
-        kind = _text(row.get(f"{key}_kind"))
-        if "长期坚持" in kind and _text(row.get("closed")) == CLOSED:
+    for i, (deadline, kind, status, done, closed) in enumerate(zip(
+            sub.row_dates(key), column(f"{key}_kind"), column("status"), sub.row_dates("done_date"), column("closed"))):
+        kind = _text(kind)
+        if "长期坚持" in kind and _text(closed) == CLOSED:
             continue  # 销号: nothing left to follow
-        found = classify(as_date(row.get(key)), kind, _text(row.get("status")), as_date(row.get("done_date")),
-                         report_date, as_of, due_soon_days)
+        found = classify(deadline, kind, _text(status), done, report_date, as_of, due_soon_days)
         if found is None:
             continue
         status, days, deadline = found
         out.append(OverdueItem(
             unit=sub.unit_code or "", unit_name=unit_name, form=spec.id, file=sub.path, sheet=sub.sheet,
-            row=int(row["_row"]), item=_text(row.get("problem")),
-            leader=_text(row.get("leader")) or _text(row.get("person")),
+            row=int(rows[i]), item=_text(problems[i]), leader=_text(leaders[i]) or _text(persons[i]),
             deadline=deadline, deadline_text=_deadline_text(kind, deadline), status=status, days=days))
     return out
-
-
-def rows_of(sub: Submission) -> list[dict]:
-    """The table rows as dicts (DataFrame.to_dict is slow on many small frames)."""
-    rows = sub.rows
-    names = list(rows.columns)
-    return [dict(zip(names, values)) for values in rows.to_numpy(dtype=object).tolist()] if len(rows) else []
 
 
 def _deadline_text(kind: str, deadline: date | None) -> str:

@@ -19,6 +19,7 @@ Rules worth knowing (they are also in the README):
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -436,11 +437,10 @@ def _contributions(keys: dict[tuple, _Key], counted: dict[tuple, Submission], ca
     tree, parts, overdue = campaign.orgs, [], []
     for kk, sub in counted.items():
         unit, form, period = kk
-        rows = _records(sub)  # once per file: converting a frame's rows is the costly part
-        items = overdue_items(sub, specs[form], tree.get(unit).name, as_of, campaign.due_soon_days, rows) \
+        items = overdue_items(sub, specs[form], tree.get(unit).name, as_of, campaign.due_soon_days) \
             if is_item_list(specs[form]) else []
         overdue += items
-        parts += _parts(sub, specs[form], specs, period, _key_on_time(keys[kk], campaign, tree, as_of), items, rows)
+        parts += _parts(sub, specs[form], specs, period, _key_on_time(keys[kk], campaign, tree, as_of), items)
     return parts, overdue
 
 
@@ -455,6 +455,8 @@ def _key_on_time(key: _Key, campaign: Campaign, tree, as_of: datetime) -> bool:
 
 def _int(value: Any) -> int:
     """A figure as int; blank/NA is 0 (validation already rejected anything else)."""
+    if type(value) is int:  # nearly every figure: skip the blank checks
+        return value
     if value is None or value is pd.NA:
         return 0
     try:
@@ -487,21 +489,15 @@ def _cells(column: str | None, rows: list[int]) -> str:
     return ",".join(f"{column}{r}" for r in rows)
 
 
-def _records(sub: Submission) -> list[dict]:
-    from .overdue import rows_of
-
-    return rows_of(sub)
-
-
 def _parts(sub: Submission, spec: Spec, specs: dict[str, Spec], period: str | None, on_time: bool,
-           items: list[OverdueItem], rows: list[dict]) -> list[_Part]:
-    """The contributions of one counted submission (its rows as _records gives them), and of what it feeds."""
+           items: list[OverdueItem]) -> list[_Part]:
+    """The contributions of one counted submission, and of what it feeds."""
     if spec.table is not None and spec.table.unit_field:
-        parts = [_row_part(sub, spec, row, period, on_time) for row in rows]
+        parts = [_row_part(sub, spec, row, period, on_time) for row in sub.records()]
     else:
-        parts = [_file_part(sub, spec, rows, period, on_time, items)]
+        parts = [_file_part(sub, spec, period, on_time, items)]
     if spec.feeds is not None and spec.feeds.form in specs:
-        parts.append(_fed_part(sub, spec, specs[spec.feeds.form], rows, period, on_time))
+        parts.append(_fed_part(sub, spec, specs[spec.feeds.form], period, on_time))
     return parts
 
 
@@ -517,19 +513,17 @@ def _row_part(sub: Submission, spec: Spec, row: dict, period, on_time: bool) -> 
                  unit != sub.unit_code, prov)
 
 
-def _file_part(sub: Submission, spec: Spec, rows: list[dict], period, on_time: bool,
-               items: list[OverdueItem]) -> _Part:
+def _file_part(sub: Submission, spec: Spec, period, on_time: bool, items: list[OverdueItem]) -> _Part:
     """A one-per-file submission's figures: header counts, table columns summed (or item counts)."""
     from .overdue import deadline_key, is_item_list, status_counts
 
-    row_numbers = [_int(r.get("_row")) for r in rows]
+    row_numbers = [_int(n) for n in sub.row_values("_row")]
     if is_item_list(spec):
         figures = dict.fromkeys(ITEM_FIGURES, 0)
-        figures["problem_count"] = len(rows)
-        for r in rows:
-            key = ITEM_STATUS_KEYS.get(str(r.get("status")))
-            if key:
-                figures[key] += 1
+        figures["problem_count"] = sub.row_count()
+        typed = Counter(map(str, sub.row_values("status")))
+        for word, key in ITEM_STATUS_KEYS.items():
+            figures[key] += typed[word]
         figures.update(status_counts(items))
         cells = {"problem_count": _cells(sub.columns.get("problem"), row_numbers),
                  "done": _cells(sub.columns.get("status"), row_numbers),
@@ -540,7 +534,7 @@ def _file_part(sub: Submission, spec: Spec, rows: list[dict], period, on_time: b
             if f.type not in SUMMED_TYPES:
                 continue
             if f.place == "table":
-                figures[f.key] = sum(_int(r.get(f.key)) for r in rows)
+                figures[f.key] = sum(_int(v) for v in sub.row_values(f.key))
                 cells[f.key] = _cells(sub.columns.get(f.key), row_numbers)
             else:
                 figures[f.key] = _int(sub.header.get(f.key))
@@ -550,10 +544,8 @@ def _file_part(sub: Submission, spec: Spec, rows: list[dict], period, on_time: b
     return _Part(sub.unit_code, spec.id, period, figures, on_time, False, prov)
 
 
-def fed_row(sub: Submission, spec: Spec, target: Spec, rows: list[dict] | None = None
-            ) -> tuple[dict[str, Any], dict[str, str]]:
+def fed_row(sub: Submission, spec: Spec, target: Spec) -> tuple[dict[str, Any], dict[str, str]]:
     """The row of `target` one submission determines through `spec.feeds`, and its cells."""
-    rows = _records(sub) if rows is None else rows
     first_col = next((sub.columns[f.key] for f in spec.table.fields if f.key in sub.columns), None) \
         if spec.table else None
     values, cells = {}, {}
@@ -564,20 +556,22 @@ def fed_row(sub: Submission, spec: Spec, target: Spec, rows: list[dict] | None =
             values[key] = int(sub.header.get(how["choice"]) == how["equals"])
             cells[key] = sub.cells.get(how["choice"], "")
         elif how.get("rows"):
-            values[key] = len(rows)
-            cells[key] = _cells(first_col, [_int(r.get("_row")) for r in rows])
+            values[key] = sub.row_count()
+            cells[key] = _cells(first_col, [_int(n) for n in sub.row_values("_row")])
         elif "rows_where" in how:
             where = how["rows_where"]
-            hits = [r for r in rows if all(r.get(c) == v for c, v in where.items())]
+            typed = [sub.row_values(c) for c in where]
+            hits = [n for n, *row in zip(sub.row_values("_row"), *typed)
+                    if all(value == wanted for value, wanted in zip(row, where.values()))]
             values[key] = len(hits)
             column = sub.columns.get(next(iter(where)), first_col)
-            cells[key] = _cells(column, [_int(r.get("_row")) for r in hits])
+            cells[key] = _cells(column, [_int(n) for n in hits])
     return values, {k: v for k, v in cells.items() if v}
 
 
-def _fed_part(sub: Submission, spec: Spec, target: Spec, rows: list[dict], period, on_time: bool) -> _Part:
+def _fed_part(sub: Submission, spec: Spec, target: Spec, period, on_time: bool) -> _Part:
     """The target form's row for the submitting unit (a filing's stats row)."""
-    values, cells = fed_row(sub, spec, target, rows)
+    values, cells = fed_row(sub, spec, target)
     figures = {k: _int(values.get(k)) for k in summed_fields(target)}
     prov = Provenance(sub.unit_code, target.id, spec.id, period, sub.path, sub.sheet, None, cells)
     return _Part(sub.unit_code, target.id, period, figures, on_time, False, prov)
@@ -768,7 +762,7 @@ def _findings(counted: dict[tuple, Submission], specs: dict[str, Spec], order: d
         keys = {f.key for f in specs[form].table.fields} if specs[form].table else set()
         if not {"has_problem", "item"} <= keys:
             continue
-        for r in _records(sub):
+        for r in sub.records():
             if r.get("has_problem") == "是":
                 text = r.get("problems")
                 out.append(Finding(unit, str(r.get("item")), _int(r.get("problem_count")),

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .problems import Problem
@@ -37,6 +38,44 @@ class Submission:
     rejected: bool = False
     received: datetime | None = None
 
+    def share_rows(self, block: RowBlock, start: int, stop: int) -> None:
+        """Take rows start:stop of a shared block as this submission's rows (a frame only when asked for)."""
+        self._rows, self._span = None, (block, start, stop)
+
+    def row_count(self) -> int:
+        """How many table rows."""
+        if self._rows is None:
+            return self._span[2] - self._span[1]
+        return len(self._rows)
+
+    def row_names(self) -> pd.Index:
+        """The table's column names (field keys, `_row`, `_unit` for a unit-per-row table)."""
+        if self._rows is None:
+            return self._span[0].frame.columns
+        return self._rows.columns
+
+    def row_values(self, column: str) -> list:
+        """One table column as a plain list, each value as `rows.to_numpy(dtype=object)` gives it;
+        all None when the table has no such column."""
+        if column not in self.row_names():
+            return [None] * self.row_count()
+        if self._rows is None:
+            block, start, stop = self._span
+            return block.values(column)[start:stop]
+        return self._rows[column].to_numpy(dtype=object).tolist()
+
+    def row_dates(self, column: str) -> list[date | None]:
+        """A date column as dates (None for blank), without a Timestamp per value when it can."""
+        if self._rows is None and column in self.row_names():
+            block, start, stop = self._span
+            return block.dates(column)[start:stop]
+        return [as_date(v) for v in self.row_values(column)]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The table rows as dicts, column -> value (as `row_values` gives them)."""
+        names = self.row_names()
+        return [dict(zip(names, values)) for values in zip(*(self.row_values(n) for n in names))]
+
     @property
     def valid(self) -> bool:
         """Read as a known form and free of errors (warnings allowed)."""
@@ -49,6 +88,79 @@ class Submission:
             "unit_name": self.unit_name, "valid": self.valid, "rejected": self.rejected,
             "problems": [p.as_dict() for p in self.problems],
         }
+
+
+def _rows_get(self: Submission) -> pd.DataFrame:
+    if self._rows is None:  # shared rows: cut this submission's frame out of the block now
+        block, start, stop = self._span
+        rows = block.frame.iloc[start:stop]
+        rows.index = pd.RangeIndex(stop - start)  # a new index on the slice; no data copied
+        self._rows, self._span = rows, None  # from now on the frame is the rows (it may be edited)
+    return self._rows
+
+
+def _rows_set(self: Submission, rows: pd.DataFrame) -> None:
+    self._rows, self._span = rows, None
+
+
+# `rows` is a property (the dataclass field stays for __init__, repr and ==): rows shared with other
+# submissions in one RowBlock become a DataFrame of their own only when something asks for one.
+Submission.rows = property(_rows_get, _rows_set, doc="The normalised table rows (see the class docstring).")
+
+
+class RowBlock:
+    """The table rows of many submissions in one frame, each submission's rows one contiguous span.
+
+    How a worker's rows travel back to the main process (one frame pickles far faster than a
+    thousand small ones). A column becomes a plain list once, when first asked for, and every
+    submission cut from the block shares it: the frame itself is never edited.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._values: dict[str, list] = {}
+        self._dates: dict[str, list] = {}
+
+    def values(self, column: str) -> list:
+        """The column as a list, each value as `DataFrame.to_numpy(dtype=object)` gives it."""
+        if column not in self._values:
+            self._values[column] = self.frame[column].to_numpy(dtype=object).tolist()
+        return self._values[column]
+
+    def dates(self, column: str) -> list[date | None]:
+        """The column as dates (None for blank), as `as_date` of each value gives them."""
+        if column not in self._dates:
+            series = self.frame[column]
+            if isinstance(series.dtype, np.dtype) and series.dtype.kind == "M":  # naive datetime64: whole days at once
+                self._dates[column] = series.to_numpy(dtype="datetime64[D]").astype(object).tolist()
+            else:
+                self._dates[column] = [as_date(v) for v in self.values(column)]
+        return self._dates[column]
+
+    def __getstate__(self) -> dict:
+        return {"frame": self.frame}  # the lists are rebuilt on demand, not pickled
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["frame"])
+
+
+def as_date(value: Any) -> date | None:
+    """A date from a date, datetime, pandas Timestamp or ISO text; None for blank/NaT."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, datetime):  # pandas Timestamp is a datetime too
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        return None
 
 
 class RawCell(NamedTuple):

@@ -31,7 +31,7 @@ from .read import Limits, ReadError, read_workbook
 from .rules import check_across_periods
 from .schema import validate_extracts
 from .spec import Spec, find_spec, load_specs
-from .submission import Extract, Submission
+from .submission import Extract, RowBlock, Submission
 
 REGISTER_STEM = "收件登记"  # the intake register, written beside the files
 FEEDBACK_SUFFIX = "_反馈"  # feedback copies written by `validate --feedback`
@@ -263,14 +263,14 @@ def _pack_rows(subs: list[Submission]) -> tuple[list[Submission], list[tuple[pd.
 
 
 def _unpack_rows(subs: list[Submission], packed: list[tuple[pd.DataFrame, list[int]]]) -> list[Submission]:
-    """Give each submission its own rows again (slices of the joined frame, each indexed from 0)."""
+    """Give each submission its own rows again: its span of the joined frame, shared in a RowBlock
+    (slicing a DataFrame per submission took ~0.5 ms each; the roll-up reads the block's columns)."""
     for frame, members in packed:
-        start = 0
+        block, start = RowBlock(frame), 0
         for i in members:
             count = subs[i].rows
-            rows = frame.iloc[start:start + count]
-            rows.index = pd.RangeIndex(count)
-            subs[i].rows, start = rows, start + count
+            subs[i].share_rows(block, start, start + count)
+            start += count
     return subs
 
 
