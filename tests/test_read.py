@@ -245,6 +245,41 @@ def test_workbook_with_broken_xml_is_corrupt(tmp_path, converted):
     expect_error(tmp_path / "broken.xlsx", "file.corrupt")
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_members_read_from_memory_match_zipfile(tmp_path, method):
+    """The reader inflates plain members itself: same bytes as zipfile, same findings."""
+    from zhenggai_xls.read import _Package
+    source = write_formulas(tmp_path / "f.xlsx")
+    path = tmp_path / "repacked.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w", method) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+    with zipfile.ZipFile(path) as plain, _Package(path.read_bytes()) as ours:
+        assert {i.compress_type for i in plain.infolist()} == {method}
+        assert all(ours.read(name) == plain.read(name) for name in plain.namelist())
+    sheet = read_workbook(path).sheets[0]
+    assert sheet.formulas_without_value == {parse_a1("C3")} and sheet.errors == {parse_a1("D4"), parse_a1("E5")}
+
+
+@pytest.mark.parametrize("damage", ["crc", "deflate"])
+def test_damaged_member_is_corrupt(tmp_path, converted, damage):
+    """A sheet whose CRC or compressed bytes are wrong is never read as if whole."""
+    data = bytearray(converted["xlsx"].read_bytes())
+    with zipfile.ZipFile(converted["xlsx"]) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    if damage == "crc":  # in the local header and the central directory
+        data = bytearray(data.replace(struct.pack("<I", info.CRC), struct.pack("<I", info.CRC ^ 1)))
+    else:
+        data[start + info.compress_size // 2] ^= 0xFF
+    from zhenggai_xls.read import _Package
+    with pytest.raises((zipfile.BadZipFile, zlib.error)), _Package(bytes(data)) as zf:
+        zf.read("xl/worksheets/sheet1.xml")
+    (tmp_path / "damaged.xlsx").write_bytes(bytes(data))
+    expect_error(tmp_path / "damaged.xlsx", "file.corrupt")
+
+
 def test_password_protected_xlsx_is_encrypted(tmp_path, converted):
     out = io.BytesIO()
     with converted["xlsx"].open("rb") as fh:

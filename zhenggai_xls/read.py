@@ -15,8 +15,10 @@ import csv
 import io
 import posixpath
 import re
+import struct
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,21 +104,21 @@ def _read(path: Path, limits: Limits) -> Workbook:
     """Check size, sniff the content, dispatch to the reader for that container."""
     try:
         size = path.stat().st_size
-        with path.open("rb") as fh:
-            head = fh.read(8192)
+        if size > limits.max_file_bytes:
+            raise _fail("file.too_large", size=human_size(size), limit=human_size(limits.max_file_bytes))
+        data = path.read_bytes()  # every reader below needs the whole file (calamine reads it too)
     except OSError as exc:
         raise _fail("file.corrupt", detail="文件不存在或无法读取") from exc
-    if size == 0:
+    if not data:
         raise _fail("file.empty")
-    if size > limits.max_file_bytes:
-        raise _fail("file.too_large", size=human_size(size), limit=human_size(limits.max_file_bytes))
+    head = data[:8192]
     kind = sniff.container(head)
     if kind == "zip":
-        return _read_zip(path, limits)
+        return _read_zip(path, data, limits)
     if kind == "ole":
-        return _read_ole(path, limits)
+        return _read_ole(path, data, limits)
     if kind == "text":
-        return _read_text(path, limits, sniff.text_encoding(head) or "utf-8")
+        return _read_text(path, data, limits, sniff.text_encoding(head) or "utf-8")
     raise _fail("file.not_workbook", kind=sniff.non_workbook_kind(head) or sniff.UNKNOWN_KIND)
 
 
@@ -129,10 +131,10 @@ def human_size(n: int) -> str:
 
 # -- zip-based: xlsx, xlsm, xlsb, ods -----------------------------------------------------------
 
-def _read_zip(path: Path, limits: Limits) -> Workbook:
+def _read_zip(path: Path, data: bytes, limits: Limits) -> Workbook:
     """Check inflation limits and the kind of zip, scan what calamine hides, then read."""
     try:
-        zf = zipfile.ZipFile(path)
+        zf = _Package(data)
     except (zipfile.BadZipFile, OSError) as exc:
         raise _fail("file.corrupt", detail="压缩结构已损坏") from exc
     with zf:
@@ -145,6 +147,46 @@ def _read_zip(path: Path, limits: Limits) -> Workbook:
         extras = _scan_xlsx(zf) if fmt in ("xlsx", "xlsm") else _scan_ods(zf) if fmt == "ods" else {}
         _check_box(extras, limits)
     return _read_calamine(path, fmt, limits, extras)
+
+
+class _Package(zipfile.ZipFile):
+    """A zip held in memory whose plain members are inflated straight from its bytes.
+
+    zipfile's member reader costs ~50 µs per member (four per file: a tenth of reading
+    one); this reads a stored or deflated member from the offsets and sizes of its
+    ZipInfo and checks its CRC. Anything else (encrypted, other methods, a local header
+    that disagrees) goes through zipfile's own reader."""
+
+    def __init__(self, data: bytes):
+        super().__init__(io.BytesIO(data))
+        self._data = data
+        self._infos = {info.filename: info for info in self.infolist()}
+
+    def read(self, name, pwd=None) -> bytes:  # noqa: D102 - zipfile.ZipFile.read
+        info = self._infos.get(name) if isinstance(name, str) and pwd is None else None
+        body = self._member(info) if info is not None else None
+        return body if body is not None else super().read(name, pwd)
+
+    def _member(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The inflated member, or None to leave it to zipfile."""
+        if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return None
+        start, data = info.header_offset, self._data
+        if data[start:start + 4] != b"PK\x03\x04" or len(data) < start + 30:
+            return None
+        name_len, extra_len = struct.unpack_from("<HH", data, start + 26)
+        begin = start + 30 + name_len + extra_len
+        raw = data[begin:begin + info.compress_size]
+        if info.compress_type == zipfile.ZIP_STORED:
+            body = raw
+        else:  # inflate no further than the size the directory states (checked against the limits)
+            try:
+                body = zlib.decompressobj(-15).decompress(raw, info.file_size + 1)
+            except zlib.error:
+                return None  # damaged: zipfile's reader says so its own way
+        if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
+            return None
+        return body
 
 
 def _check_inflation(zf: zipfile.ZipFile, limits: Limits) -> None:
@@ -360,9 +402,8 @@ def _ods_cell(el: ET.Element, extras: _Extras, row: int, col: int) -> None:
 
 # -- OLE2: .xls (and encrypted Office files) ----------------------------------------------------
 
-def _read_ole(path: Path, limits: Limits) -> Workbook:
+def _read_ole(path: Path, data: bytes, limits: Limits) -> Workbook:
     """An OLE2 file: an .xls, an encrypted .xlsx, or some other Office document."""
-    data = path.read_bytes()
     status, kind = sniff.ole_kind(data)
     if status == "encrypted":
         raise _fail("file.encrypted")
@@ -435,12 +476,12 @@ def _text(value: object) -> str:
 
 # -- csv / plain text ---------------------------------------------------------------------------
 
-def _read_text(path: Path, limits: Limits, encoding: str) -> Workbook:
+def _read_text(path: Path, data: bytes, limits: Limits, encoding: str) -> Workbook:
     """A csv (or tab-separated text) as one sheet of strings named after the file."""
     try:
-        text = path.read_bytes().decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError:
-        text = path.read_bytes().decode("gb18030", errors="replace")
+        text = data.decode("gb18030", errors="replace")
     cells, count = {}, 0
     for r, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))):
         count += len(row)
