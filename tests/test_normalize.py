@@ -297,3 +297,85 @@ def test_values_read_back_by_calamine_normalise(tmp_path):
     assert normalize_cell(MARK, cells[6], CTX)[0] == 1
     assert normalize_cell(PHONE, cells[7], CTX) == ("13800000000", None)
     assert normalize_cell(DONE_DATE, cells[8], CTX)[0] == date(2023, 11, 15)
+
+
+# ---------------------------------------------------------------- the by-value path on real files
+
+
+def _messy_files(folder):
+    """Ledgers and 统计表s typed every which way, years from different report dates, booleans,
+    numbers as 1 and as TRUE in one column, a formula never calculated, values failing in several files."""
+    from openpyxl import load_workbook
+
+    from zhenggai_xls.demo import write_filled
+
+    folder.mkdir()
+    ledger = [
+        {"seq": "1", "category": "领导班子", "problem": "学习不够经常", "deadline": "12月底", "status": "已完成",
+         "done_date": "3月5日", "closed": "是", "remark": "  "},
+        {"seq": 2, "category": "党员队伍", "problem": "学习不够经常", "deadline": "立行立改，长期坚持",
+         "status": "推进中", "done_date": date(2022, 12, 1), "closed": "Y"},
+        {"seq": "３", "problem": "制度不健全", "deadline": date(2023, 1, 31), "status": "不知道",
+         "done_date": "2023-13-01", "closed": "否"},
+        {"seq": "4", "problem": "台账不全", "deadline": "2023.6", "status": "未启动", "done_date": "3月5日"},
+    ]
+    paths = []
+    for i, day in enumerate((date(2022, 11, 18), date(2024, 1, 10), date(2022, 11, 20))):
+        head = {"reporting_unit": f"第{i + 1}党支部", "report_date": day, "filled_by": "张三",
+                "contact_phone": "13900000000" if i else "电话"}
+        paths.append(write_filled(SPECS["ledger"], folder / f"l{i}_清单.xlsx", head, ledger))
+    stats = [{"branch_name": "第一党支部", "grade_good": 1, "found_total": "１２", "found_leadership": 3,
+              "found_members": "3次", "found_mechanism": 3.5, "focus_total": " "},
+             {"branch_name": "第二党支部", "grade_good": "√", "found_total": 2, "found_leadership": "x"}]
+    for i in range(2):
+        head = {"reporting_unit": "某党委", "report_date": date(2023, 6, 20), "filled_by": "李四",
+                "contact_phone": "023-72211234"}
+        paths.append(write_filled(STATS, folder / f"s{i}_统计表.xlsx", head, stats))
+    book = load_workbook(paths[-1])  # a boolean beside numbers, a formula saved without its value
+    sheet = book.worksheets[0]
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.value == "√":
+                cell.value = True
+            elif cell.value == "x":
+                cell.value = "=1/0"
+    book.save(paths[-1])
+    book = load_workbook(paths[1])
+    for row in book.worksheets[0].iter_rows():
+        for cell in row:
+            if cell.value == "推进中":
+                cell.value = True  # a boolean typed as a status
+    book.save(paths[1])
+    return paths
+
+
+def _outcome(subs):
+    from zhenggai_xls.validate import report_json
+
+    return report_json(subs), [(s.header, s.rows.astype(object).to_dict("split"),
+                                {c: str(t) for c, t in s.rows.dtypes.items()}) for s in subs]
+
+
+def test_by_value_path_gives_what_cell_by_cell_gives_on_real_files(tmp_path, monkeypatch):
+    from zhenggai_xls import normalize
+    from zhenggai_xls.validate import validate_paths
+
+    paths = _messy_files(tmp_path / "inbox")
+    used = []
+    by_value = normalize._by_distinct_value
+
+    def spy(*args):
+        found = by_value(*args)
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(normalize, "_by_distinct_value", spy)
+    fast = validate_paths(paths, workers=1)
+    monkeypatch.setattr(normalize, "_by_distinct_value", lambda *args: None)  # cell by cell only
+    slow = validate_paths(paths, workers=1)
+    assert _outcome(fast) == _outcome(slow)
+    assert any(used) and not all(used)  # both paths taken: a boolean among numbers falls back
+    rules = {p.rule for s in fast for p in s.problems}
+    assert {"value.not_date", "value.bad_choice", "value.not_count", "value.formula_no_value"} <= rules
+    done = [s.rows["done_date"].iloc[0] for s in fast if s.form == "ledger"]
+    assert [d.year for d in done] == [2022, 2024, 2022]  # "3月5日": each file's own year

@@ -27,6 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, NamedTuple, Sequence
 
 from .problems import Problem, problem
@@ -375,32 +376,21 @@ def _fast_text(v: Any, blank_is_zero: bool) -> Any:
     return None if v is None else _SLOW
 
 
+def _fast_deadline(v: Any, blank_is_zero: bool) -> Any:
+    tp = type(v)
+    if tp is datetime:
+        return Deadline(v.date(), "date")
+    if tp is date:
+        return Deadline(v, "date")
+    return None if v is None else _SLOW
+
+
 def _fast_other(v: Any, blank_is_zero: bool) -> Any:
     return None if v is None else _SLOW
 
 
 _SLOW = object()  # marks a value that needs the full parser
-_FAST = {"count": _fast_count, "mark": _fast_mark, "date": _fast_date, "text": _fast_text}
-
-
-def _fast_positions(kind: str, raws: Sequence[RawCell | None], values: list[Any],
-                    blank_is_zero: bool) -> list[int]:
-    """Fill `values` where the raw value is clean already; return the positions needing parsing.
-
-    Most cells of real files are plain floats, dates, text or blanks: they
-    skip NFKC and the regular expressions.
-    """
-    fast = _FAST.get(kind, _fast_other)
-    slow: list[int] = []
-    for i, raw in enumerate(raws):
-        if raw is None:
-            continue
-        typed = _SLOW if raw.error or raw.formula_without_value else fast(raw.value, blank_is_zero)
-        if typed is _SLOW:
-            slow.append(i)
-        else:
-            values[i] = typed
-    return slow
+_FAST = {"count": _fast_count, "mark": _fast_mark, "date": _fast_date, "deadline": _fast_deadline, "text": _fast_text}
 
 
 def normalize_column(field: Field, raws: Sequence[RawCell | None], ctx: Context | None = None,
@@ -412,20 +402,141 @@ def normalize_column(field: Field, raws: Sequence[RawCell | None], ctx: Context 
     without a problem: the locator reported the missing column.
     """
     ctx = ctx or Context()
+    try:
+        values = list(map(_VALUE, raws))
+        irregular = any(map(_FORMULA, raws)) or any(map(_ERROR, raws))
+    except TypeError:  # a missing cell (None)
+        irregular = True
+    if irregular:
+        done = _around_irregular(field, raws, ctx, contexts)
+    else:
+        done = _by_distinct_value(field, values, raws, ctx, contexts)
+    return done if done is not None else normalize_cells(field, raws, ctx, contexts)
+
+
+def normalize_plain_column(field: Field, values: list[Any], raws: Sequence[RawCell], ctx: Context | None = None,
+                           contexts: Sequence[Context] | None = None) -> tuple[list[Any], dict[int, Problem]]:
+    """`normalize_column` of cells all present and plain (no error value, no formula without a
+    value), `values` their values: for a caller that has checked a whole batch at once."""
+    ctx = ctx or Context()
+    done = _by_distinct_value(field, values, raws, ctx, contexts)
+    return done if done is not None else normalize_cells(field, raws, ctx, contexts)
+
+
+def normalize_cells(field: Field, raws: Sequence[RawCell | None], ctx: Context | None = None,
+                    contexts: Sequence[Context] | None = None) -> tuple[list[Any], dict[int, Problem]]:
+    """`normalize_column` cell by cell: the general path, for any values."""
+    ctx = ctx or Context()
     values: list[Any] = [None] * len(raws)
     problems: dict[int, Problem] = {}
-    # The same few texts (statuses, 2012年12月底) fill many rows: a value that normalised without
-    # a problem gives the same result again in the same context (problems name their cell: not kept).
+    for i, raw in enumerate(raws):
+        if raw is not None:
+            values[i], found = normalize_cell(field, raw, contexts[i] if contexts else ctx)
+            if found:
+                problems[i] = found
+    return values, problems
+
+
+_NUMBERS = frozenset({bool, int, float})
+_VALUE, _FORMULA, _ERROR = itemgetter(0), itemgetter(2), itemgetter(3)  # RawCell's fields, read in C
+# Field types whose values normalise the same in every context (see normalize_cell).
+_CONTEXT_FREE = frozenset({"text", "code", "choice", "phone", "email"})
+
+
+def _context_key(ctx: Context) -> tuple:
+    """All of a context that normalising a value depends on."""
+    return ctx.default_year(), ctx.summary, ctx.blank_count_is_zero
+
+
+def _by_distinct_value(field: Field, values: list[Any], raws: Sequence[RawCell], ctx: Context,
+                       contexts: Sequence[Context] | None) -> tuple[list[Any], dict[int, Problem]] | None:
+    """Plain cells normalised with each distinct value parsed once: the same texts, dates and
+    numbers fill thousands of rows. None when its assumptions fail (general path then):
+    every value hashable, and no two number types that compare equal (True == 1 == 1.0)."""
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # an unhashable value
+        return None
+    if not _NUMBERS.isdisjoint(map(type, distinct)) and len(_NUMBERS.intersection(map(type, values))) > 1:
+        return None
+    fast = _FAST.get(field.type, _fast_other)
+    slow = []
+    for value in distinct:
+        typed = fast(value, ctx.blank_count_is_zero)
+        if typed is _SLOW:
+            slow.append(value)
+        else:
+            distinct[value] = typed
+    if slow and (field.type in _CONTEXT_FREE or _one_context(contexts)):
+        slow = _parse_distinct(field, slow, distinct, contexts[0] if contexts else ctx)
+    out = list(map(distinct.__getitem__, values))
+    problems: dict[int, Problem] = {}
+    if slow:
+        _parse_cells(field, raws, values, set(slow), out, problems, ctx, contexts)
+    return out, problems
+
+
+def _one_context(contexts: Sequence[Context] | None) -> bool:
+    """Every position normalises in the same context."""
+    if not contexts:
+        return True
+    objects = dict(zip(map(id, contexts), contexts))
+    return len({_context_key(c) for c in objects.values()}) == 1
+
+
+def _parse_distinct(field: Field, slow: list[Any], distinct: dict[Any, Any], ctx: Context) -> list[Any]:
+    """Parse each value once into `distinct`; return the values that fail (parsed again per cell:
+    a problem names its cell)."""
+    failing = []
+    for value in slow:
+        typed, found = normalize_cell(field, RawCell(value, ""), ctx)
+        if found:
+            failing.append(value)
+        else:
+            distinct[value] = typed
+    return failing
+
+
+def _parse_cells(field: Field, raws: Sequence[RawCell], values: Sequence[Any], slow: set, out: list[Any],
+                 problems: dict[int, Problem], ctx: Context, contexts: Sequence[Context] | None) -> None:
+    """Parse the cells holding `slow` values: once per value and context unless it fails."""
+    keys: dict[int, tuple] = {}  # id of a context object -> what normalising depends on
     done: dict[tuple, Any] = {}
-    for i in _fast_positions(field.type, raws, values, ctx.blank_count_is_zero):
-        raw, cell_ctx = raws[i], contexts[i] if contexts else ctx
-        key = (type(raw.value), raw.value, cell_ctx, raw.error, raw.formula_without_value)
-        if raw.value.__hash__ is not None and key in done:
-            values[i] = done[key]
+    for i in [i for i, value in enumerate(values) if value in slow]:
+        cell_ctx = contexts[i] if contexts else ctx
+        key = keys.get(id(cell_ctx))
+        if key is None:
+            key = keys[id(cell_ctx)] = _context_key(cell_ctx)
+        key = (values[i], key)
+        if key in done:
+            out[i] = done[key]
             continue
-        values[i], found = normalize_cell(field, raw, cell_ctx)
+        out[i], found = normalize_cell(field, raws[i], cell_ctx)
         if found:
             problems[i] = found
-        elif raw.value.__hash__ is not None:
-            done[key] = values[i]
+        else:
+            done[key] = out[i]
+
+
+def _around_irregular(field: Field, raws: Sequence[RawCell | None], ctx: Context,
+                      contexts: Sequence[Context] | None) -> tuple[list[Any], dict[int, Problem]] | None:
+    """Missing cells, error values and formulas without a value cell by cell, the rest by value."""
+    regular = [i for i, raw in enumerate(raws) if raw is not None and not raw.error and not raw.formula_without_value]
+    plain = [raws[i] for i in regular]
+    done = _by_distinct_value(field, list(map(_VALUE, plain)), plain, ctx,
+                              [contexts[i] for i in regular] if contexts else None)
+    if done is None:
+        return None
+    values: list[Any] = [None] * len(raws)
+    problems: dict[int, Problem] = {}
+    for i, value in zip(regular, done[0]):
+        values[i] = value
+    for j, found in done[1].items():
+        problems[regular[j]] = found
+    others = set(range(len(raws))).difference(regular)
+    for i in others:
+        if raws[i] is not None:
+            values[i], found = normalize_cell(field, raws[i], contexts[i] if contexts else ctx)
+            if found:
+                problems[i] = found
     return values, problems

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field, replace
 from functools import partial
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,7 +29,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from . import rules as R
-from .normalize import WHAT_TO_TYPE, Context, Deadline, is_blank, normalize_cell, normalize_column
+from .normalize import (WHAT_TO_TYPE, Context, Deadline, is_blank, normalize_cell, normalize_column,
+                        normalize_plain_column)
 from .problems import Problem, problem
 from .spec import Field, Spec
 from .submission import Extract, RawCell, Submission
@@ -180,11 +183,9 @@ def _input_fields(spec: Spec) -> list[Field]:
     return [f for f in spec.table.fields if f.label != "序号"]
 
 
-def _row_cells(ex: Extract, pos: int, located: list[tuple[str, str]], keys: set[str]) -> dict[str, RawCell]:
+def _row_cells(ex: Extract, pos: int, located: list[tuple[str, str]]) -> dict[str, RawCell]:
     """One row's raw cells; a located column without an entry in the row is a blank cell there."""
     row = ex.rows[pos]
-    if row.keys() >= keys:
-        return row
     number = ex.row_numbers[pos] if pos < len(ex.row_numbers) else None
     cells = dict(row)
     for key, letter in located:
@@ -193,50 +194,80 @@ def _row_cells(ex: Extract, pos: int, located: list[tuple[str, str]], keys: set[
     return cells
 
 
-def _row_is_blank(cells: dict[str, RawCell], inputs: Sequence[Field]) -> bool:
-    for f in inputs:
-        raw = cells.get(f.key)
+def _row_is_blank(cells: dict[str, RawCell], inputs: Sequence[str]) -> bool:
+    for key in inputs:
+        raw = cells.get(key)
         if raw is not None and (raw.error or raw.formula_without_value or not is_blank(raw.value)):
             return False
     return True
+
+
+def _file_rows(ex: Extract, fields: Sequence[Field], inputs: Sequence[str]) -> tuple[list[int], list[dict]]:
+    """(positions, raw cells) of one file's rows that are not blank."""
+    located = [(f.key, ex.columns[f.key]) for f in fields if f.key in ex.columns]
+    keys = {key for key, _ in located}
+    positions, rows = [], []
+    for pos, row in enumerate(ex.rows):
+        cells = row if row.keys() >= keys else _row_cells(ex, pos, located)
+        if not _row_is_blank(cells, inputs):
+            positions.append(pos)
+            rows.append(cells)
+    return positions, rows
+
+
+def _cells_by_row(rows: list[dict[str, RawCell]], keys: Sequence[str]) -> list[RawCell | None]:
+    """The rows' raw cells of `keys`, row after row (in the order they lie in memory: read once,
+    not once per column); None for a key a row lacks."""
+    if len(keys) > 1:
+        try:
+            return list(chain.from_iterable(map(itemgetter(*keys), rows)))
+        except KeyError:
+            pass
+    return [row.get(key) for row in rows for key in keys]
 
 
 def _normalize_rows(b: _Batch, ctx: Context) -> None:
     """All files' table rows in one frame, blank rows left out."""
     spec = b.spec
     fields = place_fields(spec, "rows")
-    inputs = _input_fields(spec) if spec.table else []
-    files, positions, excel_rows = [], [], []
+    keys = [f.key for f in fields]
+    inputs = [f.key for f in _input_fields(spec)] if spec.table else []
+    files, positions, excel_rows, flat = [], [], [], []
     b.rows_raw = []
     for i, ex in enumerate(b.extracts):
-        located = [(f.key, ex.columns[f.key]) for f in fields if f.key in ex.columns]
-        keys = {key for key, _ in located}
-        for pos in range(len(ex.rows)):
-            cells = _row_cells(ex, pos, located, keys)
-            if _row_is_blank(cells, inputs):
-                continue
-            files.append(i)
-            positions.append(pos)
-            excel_rows.append(ex.row_numbers[pos] if pos < len(ex.row_numbers) else 0)
-            b.rows_raw.append(cells)
+        kept, rows = _file_rows(ex, fields, inputs)
+        files += [i] * len(kept)
+        positions += kept
+        numbers = ex.row_numbers
+        excel_rows += [numbers[pos] if pos < len(numbers) else 0 for pos in kept]
+        b.rows_raw += rows
+        flat += _cells_by_row(rows, keys)
     file_index = np.asarray(files, dtype=np.int64)
     contexts = [b.contexts[i] for i in files]
     data: dict[str, Any] = {
         "_file": file_index, "_pos": np.asarray(positions, dtype=np.int64),
         "_row": np.asarray(excel_rows, dtype=np.int64),
-        "_summary": np.asarray([c.summary for c in contexts], dtype=bool),
+        "_summary": np.asarray([c.summary for c in b.contexts], dtype=bool)[file_index],
     }
-    for f in fields:
-        raws = [cells.get(f.key) for cells in b.rows_raw]
-        values, found = normalize_column(f, raws, ctx, contexts)
-        for j, raw in enumerate(raws):
-            if raw is None:
+    try:  # every cell present, none an error value or a formula without one: the common case
+        values = list(map(itemgetter(0), flat))
+        plain = not any(map(itemgetter(2), flat)) and not any(map(itemgetter(3), flat))
+    except TypeError:  # a row without a cell of a column (the locator reported it missing)
+        plain = False
+    n = len(keys)
+    for k, f in enumerate(fields):
+        raws = flat[k::n]
+        if plain:
+            column, found = normalize_plain_column(f, values[k::n], raws, ctx, contexts)
+        else:
+            column, found = normalize_column(f, raws, ctx, contexts)
+            for j in (j for j, raw in enumerate(raws) if raw is None):
                 b.rows_bad.setdefault(j, set()).add(f.key)
         for j, p in found.items():
             b.add(files[j], p)
-            if values[j] is None:
+            if column[j] is None:
                 b.rows_bad.setdefault(j, set()).add(f.key)
-        _add_column(data, f, values)
+        _add_column(data, f, column)
     # Row rules may name header fields (ledger: 完成时间 not after 填报日期): broadcast them.
     table_keys = {f.key for f in fields}
     for _, rule in place_rules(spec, "rows"):
