@@ -548,7 +548,8 @@ def fed_row(sub: Submission, spec: Spec, target: Spec) -> tuple[dict[str, Any], 
     """The row of `target` one submission determines through `spec.feeds`, and its cells."""
     first_col = next((sub.columns[f.key] for f in spec.table.fields if f.key in sub.columns), None) \
         if spec.table else None
-    values, cells = {}, {}
+    values, cells, typed = {}, {}, {}
+    row_numbers = sub.row_values("_row")
     for key, how in spec.feeds.fields.items():
         if isinstance(how, str):
             values[key], cells[key] = sub.header.get(how), sub.cells.get(how, "")
@@ -556,13 +557,18 @@ def fed_row(sub: Submission, spec: Spec, target: Spec) -> tuple[dict[str, Any], 
             values[key] = int(sub.header.get(how["choice"]) == how["equals"])
             cells[key] = sub.cells.get(how["choice"], "")
         elif how.get("rows"):
-            values[key] = sub.row_count()
-            cells[key] = _cells(first_col, [_int(n) for n in sub.row_values("_row")])
+            values[key] = len(row_numbers)
+            cells[key] = _cells(first_col, [_int(n) for n in row_numbers])
         elif "rows_where" in how:
             where = how["rows_where"]
-            typed = [sub.row_values(c) for c in where]
-            hits = [n for n, *row in zip(sub.row_values("_row"), *typed)
-                    if all(value == wanted for value, wanted in zip(row, where.values()))]
+            for c in where:
+                if c not in typed:  # a column read once for every rows_where on it
+                    typed[c] = sub.row_values(c)
+            if len(where) == 1:
+                [(c, wanted)] = where.items()
+                hits = [n for n, value in zip(row_numbers, typed[c]) if value == wanted]
+            else:
+                hits = [n for i, n in enumerate(row_numbers) if all(typed[c][i] == v for c, v in where.items())]
             values[key] = len(hits)
             column = sub.columns.get(next(iter(where)), first_col)
             cells[key] = _cells(column, [_int(n) for n in hits])
@@ -736,18 +742,19 @@ def _form_rollup(spec: Spec, parts: list[_Part], tree, top: Org, units: list[Org
 def _grouped(tree, own: dict[str, dict[str, int]], items: list[tuple[str, bool, bool]], keys: tuple[str, ...],
              attr: str) -> tuple[dict[str, dict[str, int]], dict[str, Coverage]]:
     """Figures and 应报/已报/按时 per 督导组 (or 类型): every unit's own figures counted once, in its group."""
+    group_of = {org.code: _group_of(tree, org.code, attr) for org in tree}  # once per org, not per figure
     figures: dict[str, dict[str, int]] = {}
     for unit, own_figures in own.items():
-        _add(figures.setdefault(_group_of(tree, unit, attr), dict.fromkeys(keys, 0)), own_figures)
+        _add(figures.setdefault(group_of[unit], dict.fromkeys(keys, 0)), own_figures)
     tally: dict[str, list[int]] = {}
     for unit, reported, on_time in items:
-        c = tally.setdefault(_group_of(tree, unit, attr), [0, 0, 0])
+        c = tally.setdefault(group_of[unit], [0, 0, 0])
         c[0], c[1], c[2] = c[0] + 1, c[1] + reported, c[2] + (reported and on_time)
     for group in tally:
         figures.setdefault(group, dict.fromkeys(keys, 0))
     rank: dict[str, int] = {}
-    for org in tree:  # groups in the order the org tree names them: 第一督导组 before 第二督导组
-        rank.setdefault(_group_of(tree, org.code, attr), len(rank))
+    for group in group_of.values():  # groups in the order the org tree names them: 第一督导组 before 第二督导组
+        rank.setdefault(group, len(rank))
     order = sorted(figures, key=lambda g: (rank.get(g, len(rank)), g))
     return {g: figures[g] for g in order}, {g: Coverage(*tally[g]) for g in order if g in tally}
 

@@ -57,16 +57,16 @@ class Submission:
     def row_values(self, column: str) -> list:
         """One table column as a plain list, each value as `rows.to_numpy(dtype=object)` gives it;
         all None when the table has no such column."""
-        if column not in self.row_names():
-            return [None] * self.row_count()
         if self._rows is None:
             block, start, stop = self._span
-            return block.values(column)[start:stop]
+            return block.values(column)[start:stop] if column in block.names else [None] * (stop - start)
+        if column not in self._rows.columns:
+            return [None] * len(self._rows)
         return self._rows[column].to_numpy(dtype=object).tolist()
 
     def row_dates(self, column: str) -> list[date | None]:
         """A date column as dates (None for blank), without a Timestamp per value when it can."""
-        if self._rows is None and column in self.row_names():
+        if self._rows is None and column in self._span[0].names:
             block, start, stop = self._span
             return block.dates(column)[start:stop]
         return [as_date(v) for v in self.row_values(column)]
@@ -118,6 +118,7 @@ class RowBlock:
 
     def __init__(self, frame: pd.DataFrame):
         self.frame = frame
+        self.names = frozenset(frame.columns)
         self._values: dict[str, list] = {}
         self._dates: dict[str, list] = {}
 
