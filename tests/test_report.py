@@ -151,6 +151,35 @@ def test_text_from_submissions_stays_text(tmp_path):
         assert not any("<f>" in z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
 
 
+def test_list_cells_keep_their_type_format_and_height(tmp_path):
+    """Long lists: number-like and URL-like text stays text, times get the time format, a blank cell
+    keeps its border, a row grows for wrapped text and only then."""
+    tree = small_tree()
+    long_text = "发展党员程序不够规范，" * 8
+    items = [("0012", "2023-11-15", "date", "正在推进", None), ("http://example.org/x", "2023-11-15", "date", "未启动", None),
+             (long_text, "2023-11-15", "date", "正在推进", None)]
+    ledger = ledger_sub(tmp_path / "l.xlsx", "B11", items)
+    result = rollup([ledger], three_meetings_campaign(tree), as_of=at("2023-11-20"),
+                    register={str(ledger.path): at("2023-11-18", "10:30")})
+    wb = openpyxl.load_workbook(write_summary(result, tmp_path / "s.xlsx"))
+    ws = wb["逾期事项"]
+    rows = {ws.cell(r, 2).value: r for r in range(4, ws.max_row + 1)}
+    assert {"0012", "http://example.org/x", long_text} <= set(rows)
+    for text in ("0012", "http://example.org/x"):
+        cell = ws.cell(rows[text], 2)
+        assert cell.data_type == "s" and cell.hyperlink is None
+    height = {text: ws.row_dimensions[r].height for text, r in rows.items()}
+    assert height["0012"] == height["http://example.org/x"] == 2 * 15 + 6  # 逾期未完成 takes two lines
+    assert height[long_text] == 5 * 15 + 6  # 88 CJK characters, 21 a line
+    assert ws.cell(rows["0012"], 8).value == 4 and ws.cell(rows["0012"], 8).data_type == "n"  # the ledger row
+    status = wb["报送情况"]
+    row = next(r for r in range(4, status.max_row + 1) if status.cell(r, 8).value == "l.xlsx")
+    received = status.cell(row, 7)
+    assert received.value == at("2023-11-18", "10:30") and received.number_format == "yyyy-mm-dd hh:mm"
+    period = status.cell(row, 4)  # no period: a blank cell, bordered like its row
+    assert period.value is None and period.border.left.style == "thin"
+
+
 def test_weekly_trend_chart_and_self_check_findings(tmp_path):
     tree = small_tree()
     counts = lambda done: {"三会一课": (4, done, 4 - done, 0), "专题教育": (2, 1, 1, 0)}  # noqa: E731
