@@ -309,3 +309,70 @@ def test_every_blank_template_is_found_by_its_labels(form, with_metadata, specs,
     assert set(ex.fields) == {f.key for f in spec.fields if f.place != "table"}
     assert [p.rule for p in ex.problems] == []
     assert len({raw.cell for raw in ex.fields.values()}) == len(ex.fields)  # each line its own input cell
+
+
+# ---------------------------------------------------------------- fast paths give the general answer
+
+
+def _ledger_with_other_forms_labels(tmp_path, specs, rows: int = 60):
+    """A real 整改清单 whose cells are other forms' labels: 问题类别 values are 统计表 group names,
+    完成情况 values are 周报 column labels; 序号 typed as text, in full width now and then."""
+    from datetime import date
+
+    from zhenggai_xls.demo import write_filled
+    categories = ["群众反映", "领导班子建设", "工作机制建设", "党员队伍建设", "工作业绩"]
+    statuses = ["正在推进", "已完成", "未启动", "整改中"]
+    body = [{"seq": str(n) if n % 7 else "１" + str(n), "category": categories[n % 5], "problem": f"问题{n}",
+             "measure": "措施：逐项整改" if n % 3 == 0 else "逐项整改", "leader": "王建国", "person": "陈伟",
+             "deadline": date(2024, 9, 30), "status": statuses[n % 4], "closed": "否"} for n in range(1, rows + 1)]
+    body.append({"seq": "备注：以上为全部问题"})
+    path = write_filled(specs["ledger"], tmp_path / "台账.xlsx", {"reporting_unit": "某某支部"}, body)
+    return read_workbook(path)
+
+
+def test_row_leads_and_label_index_match_the_general_computation(tmp_path, specs):
+    from zhenggai_xls import locate as L
+    sheet = _ledger_with_other_forms_labels(tmp_path, specs).sheets[0]
+    grid = L._Grid(sheet)
+    digits = 0
+    for r, lead, first, label in grid.leads():
+        value = grid.rows[r][lead]
+        assert lead == min(c for c in grid.rows[r])
+        if isinstance(value, str):
+            digits += value.isdigit() and value.isascii()
+            kind = L._text_kind.__wrapped__(value)
+            assert (first, label) == (L._first_text.__wrapped__(value), kind[0] if kind else None), value
+        else:
+            assert (first, label) == (None, None)
+    assert digits >= 50
+    expected: dict[str, list] = {}
+    for at, value in sheet.cells.items():
+        kind = L._text_kind.__wrapped__(value) if isinstance(value, str) else None
+        if kind and kind[0] is not None:
+            expected.setdefault(kind[0], []).append(at)
+    assert grid.by_label == expected
+    wanted = frozenset(["序号", "群众反映"])
+    assert L._Grid(sheet, wanted).by_label == {k: v for k, v in expected.items() if k in wanted}
+
+
+def test_header_band_is_the_one_showing_most_names(tmp_path, specs):
+    """_find_header skips rows that cannot beat the best band: same band as trying every row."""
+    from zhenggai_xls import locate as L
+    grid = L._Grid(_ledger_with_other_forms_labels(tmp_path, specs).sheets[0])
+    tried = 0
+    for spec in L._detectable(specs):
+        m, table = L._matcher(spec), spec.table
+        hits: dict[int, set[str]] = {}
+        for lab in m.leaf_set | m.groups:
+            for r, _ in grid.by_label.get(lab, ()):
+                hits.setdefault(r, set()).add(lab)
+        if not hits:
+            continue
+        h = table.header_depth
+        best = max(sorted(hits), key=lambda top: (len(set().union(*(hits.get(r, set()) for r in range(top, top + h)))),
+                                                  -top))
+        assert L._find_header(grid, m, table).top == best, spec.id
+        tried += len(hits) > 20  # forms whose labels are this ledger's values
+    assert tried >= 2
+    ex = only(locate(read_workbook(tmp_path / "台账.xlsx"), specs))
+    assert ex.form == "ledger" and len(ex.rows) == 60

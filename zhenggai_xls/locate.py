@@ -13,6 +13,7 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field as dc_field
 from functools import lru_cache
+from itertools import islice
 from typing import Iterable, Mapping
 
 from .excel import a1, col_letter
@@ -44,6 +45,14 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=65536)
+def _text_kind(text: str) -> tuple[str | None, bool] | None:
+    """None for blank text, else (its label when short enough to be one, whether it may hold 'label：value')."""
+    if not text.strip():
+        return None
+    return _norm(text) if len(text) <= LABEL_MAX else None, ":" in text or "：" in text
+
+
 def _blank(value: object) -> bool:
     return value is None or (type(value) is str and not value.strip())
 
@@ -52,24 +61,35 @@ def _blank(value: object) -> bool:
 
 
 class _Grid:
-    """A sheet prepared for searching: cells by row, merges looked up, short texts normalised."""
+    """A sheet prepared for searching: cells by row, merges looked up, the cells of wanted labels.
 
-    def __init__(self, sheet: Sheet):
+    `wanted` holds every normalised label a search will look up in `by_label` (all of them
+    when None); other texts are normalised on demand (cell_label), as most are table values.
+    """
+
+    def __init__(self, sheet: Sheet, wanted: frozenset[str] | None = None):
         self.sheet = sheet
         self.rows: dict[int, dict[int, object]] = {}
-        self.labels: dict[tuple[int, int], str] = {}
         self.by_label: dict[str, list[tuple[int, int]]] = {}  # normalised short text -> its cells
         self.colon_texts: list[tuple[int, int]] = []  # texts that may hold 'label：value'
-        rows, labels, by_label = self.rows, self.labels, self.by_label
+        rows, by_label, colon_texts = self.rows, self.by_label, self.colon_texts
         for at, value in sheet.cells.items():
             if isinstance(value, str):
-                if not value.strip():
-                    continue
-                if len(value) <= LABEL_MAX:
-                    lab = labels[at] = _norm(value)
-                    by_label.setdefault(lab, []).append(at)
-                if ":" in value or "：" in value:
-                    self.colon_texts.append(at)
+                if value.isdigit() and value.isascii() and len(value) <= LABEL_MAX:
+                    lab, colon = value, False  # a 序号 typed as text: what _text_kind gives, without flushing its cache
+                else:
+                    kind = _text_kind(value)
+                    if kind is None:
+                        continue
+                    lab, colon = kind
+                if lab is not None and (wanted is None or lab in wanted):
+                    cells = by_label.get(lab)
+                    if cells is None:
+                        by_label[lab] = [at]
+                    else:
+                        cells.append(at)
+                if colon:
+                    colon_texts.append(at)
             elif value is None:
                 continue
             row = rows.get(at[0])
@@ -91,7 +111,27 @@ class _Grid:
                 for c in range(c0, c1 + 1):
                     self.origins[(r, c)] = (r0, c0)
         self.row_order = sorted(self.rows)
-        self.first_texts: dict[str, tuple[bool, str, str | None]] = {}  # see _ending_text
+        self._leads: list[tuple[int, int, tuple[bool, str, str | None] | None, str | None]] | None = None
+
+    def leads(self) -> list[tuple[int, int, tuple[bool, str, str | None] | None, str | None]]:
+        """Each row in order as (row, its first column, _first_text of a text there, that cell's label):
+        what every candidate form's end search asks of a row, worked out once per sheet."""
+        if self._leads is None:
+            rows, out = self.rows, []
+            for r in self.row_order:
+                row = rows[r]
+                lead = min(row)
+                first = row[lead]
+                if isinstance(first, str):
+                    if first.isdigit() and first.isascii() and len(first) <= LABEL_MAX:
+                        out.append((r, lead, (False, first, None), first))  # a 序号: what the two give, uncached
+                        continue
+                    kind = _text_kind(first)
+                    out.append((r, lead, _first_text(first), kind[0] if kind else None))
+                else:
+                    out.append((r, lead, None, None))
+            self._leads = out
+        return self._leads
 
     def origin(self, r: int, c: int) -> tuple[int, int]:
         """The top-left cell of the merge holding (r, c), or (r, c) itself."""
@@ -107,13 +147,22 @@ class _Grid:
         """The value shown at (r, c): a merged cell's text covers its whole range."""
         return self.sheet.cells.get(self.origin(r, c))
 
+    def cell_label(self, at: tuple[int, int]) -> str | None:
+        """The normalised text of the cell itself when it is short enough to be a label, else None."""
+        value = self.sheet.cells.get(at)
+        if isinstance(value, str):
+            kind = _text_kind(value)
+            return kind[0] if kind else None
+        return None
+
     def label(self, r: int, c: int) -> str:
         """The normalised text shown at (r, c), '' when blank."""
         o = self.origin(r, c)
-        if o in self.labels:
-            return self.labels[o]
         value = self.sheet.cells.get(o)
-        return _norm(value) if isinstance(value, str) else ""
+        if not isinstance(value, str):
+            return ""
+        kind = _text_kind(value)
+        return kind[0] if kind and kind[0] is not None else _norm(value)
 
     def raw(self, r: int, c: int) -> RawCell:
         """The cell (r, c) as a RawCell with its flags."""
@@ -135,7 +184,7 @@ class _Grid:
 # ---------------------------------------------------------------- what to look for
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: a key of the per-text caches below
 class _Matcher:
     """A spec's labels reduced for matching, built once per spec."""
 
@@ -233,19 +282,20 @@ def _nodes(nodes: Iterable[Group | Field]) -> Iterable[Group | Field]:
             yield from _nodes(node.children)
 
 
-def _cell_labels(m: _Matcher, text: str) -> list[tuple[str, str, bool]]:
-    """Each (label, value typed after it, is-last) in a cell's text; [] when it holds none."""
+@lru_cache(maxsize=65536)
+def _cell_labels(m: _Matcher, text: str) -> tuple[tuple[str, str, bool], ...]:
+    """Each (label, value typed after it, is-last) in a cell's text; () when it holds none."""
     t = _nfkc(text).strip()
     whole = _norm(t)
     if whole in m.lines:
-        return [(whole, "", True)]
+        return ((whole, "", True),)
     found = list(m.label_re.finditer(t))
     out = []
     for i, mt in enumerate(found):
         end = found[i + 1].start() if i + 1 < len(found) else len(t)
         value = t[mt.end():end].strip(" \t\r\n,;、|　")
         out.append((normalize_label(mt.group("name")), value, i + 1 == len(found)))
-    return out
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- the table
@@ -278,7 +328,10 @@ def _find_header(grid: _Grid, m: _Matcher, table: Table) -> _TableHit | None:
     height = table.header_depth
     best: tuple[int, int] | None = None  # (distinct names, -top)
     for top in sorted(hits):
-        names = {lab for r in range(top, top + height) for _, lab in hits.get(r, ())}
+        window = [hits[r] for r in range(top, top + height) if r in hits]
+        if best is not None and sum(map(len, window)) <= best[0]:
+            continue  # cannot show more names than the best so far (table values that are labels elsewhere)
+        names = {lab for found in window for _, lab in found}
         key = (len(names), -top)
         if best is None or key > best:
             best = key
@@ -358,23 +411,21 @@ def _display_path(grid: _Grid, top: int, bottom: int, c: int) -> list[str]:
 def _header_again(grid: _Grid, m: _Matcher, r: int, lead: int) -> bool:
     """The row repeats the table's header (another table starts): `lead` is its first column."""
     row = grid.rows[r]
-    if len(row) < MIN_MATCHED or grid.labels.get((r, lead)) not in m.leaf_set:
+    if len(row) < MIN_MATCHED or grid.cell_label((r, lead)) not in m.leaf_set:
         return False
-    labels = {grid.labels.get((r, c)) for c in row}
+    labels = {grid.cell_label((r, c)) for c in row}
     return len(labels & m.leaf_set) >= MIN_MATCHED  # the header again: another table
 
 
-def _ending_text(m: _Matcher, first: str, seen: dict[str, tuple[bool, str, str | None]]) -> bool:
+def _ending_text(m: _Matcher, first: tuple[bool, str, str | None]) -> bool:
     """A note, a signature line or the next part of the form: a first cell starting with
     备注/填表说明…, or holding a label of the form outside the table. The table is over.
-    `seen` keeps what does not depend on the form, per text (every candidate form asks)."""
-    found = seen.get(first)
-    if found is None:
-        found = seen[first] = _first_text(first)
-    note, normalised, with_colon = found
+    `first` is the _first_text of the row's first cell."""
+    note, normalised, with_colon = first
     return note or normalised in m.stops or (with_colon is not None and bool(m.label_re.search(with_colon)))
 
 
+@lru_cache(maxsize=65536)
 def _first_text(first: str) -> tuple[bool, str, str | None]:
     """(starts with a note word, normalised, the NFKC text when it has a colon a label may end with)."""
     text = _nfkc(first).strip()
@@ -386,17 +437,27 @@ def _first_text(first: str) -> tuple[bool, str, str | None]:
     return False, _norm(text), text if ":" in text else None  # label_re needs a ':' after the label
 
 
-def _is_note_row(m: _Matcher, hit: _TableHit, text_keys: set[str], values: dict[str, object]) -> bool:
-    """A hint line under the header such as 在相应栏内标数字“1”."""
-    texts = [v for v in values.values() if v is not None]  # a located row holds no blank text
-    if not texts or not all(isinstance(v, str) for v in texts):
+def _is_note_row(m: _Matcher, hit: _TableHit, text_keys: set[str], filled: list[tuple[str, object]]) -> bool:
+    """A hint line under the header such as 在相应栏内标数字“1”; `filled` holds the row's (key, value) pairs
+    that are not blank."""
+    if not filled:
         return False
-    normalised = [_norm(v) for v in texts]
-    if any(_is_note_text(n, m.notes) for n in normalised):
-        return True
-    if hit.rows or any(k in text_keys for k, v in values.items() if v is not None):
+    for _, v in filled:
+        if not isinstance(v, str):
+            return False
+    notes = m.notes
+    for _, v in filled:
+        if _is_note_cell(v, notes):
+            return True
+    if hit.rows or any(k in text_keys for k, _ in filled):
         return False
-    return all(len(n) >= 4 and not re.fullmatch(r"[\d.]+", n) for n in normalised)
+    return all(len(n) >= 4 and not re.fullmatch(r"[\d.]+", n) for n in (_norm(v) for _, v in filled))
+
+
+@lru_cache(maxsize=65536)
+def _is_note_cell(text: str, notes: frozenset[str]) -> bool:
+    """_is_note_text of a cell's text as typed (one cache look-up per cell, not two)."""
+    return _is_note_text(_norm(text), notes)
 
 
 @lru_cache(maxsize=65536)
@@ -424,22 +485,14 @@ def _is_numbering_row(hit: _TableHit, values: dict[str, object]) -> bool:
     return len(numbers) >= 3 and all(b - a == 1 for a, b in zip(numbers, numbers[1:]))
 
 
-def _is_total(grid: _Grid, hit: _TableHit, text_cols: list[int], cells: dict[int, object]) -> bool:
-    """The row's label cell says 合计 or 总计."""
+def _row_label(hit: _TableHit, text_cols: list[int], cells: dict[int, object]) -> str:
+    """The normalised text of the row's label cell (its first text column, else its first cell); '' when none.
+    A 合计/总计 label makes the typed total row, 小计… a summary's subtotal row."""
     for c in [*text_cols, hit.first_col, min(cells)]:
         v = cells.get(c)
         if isinstance(v, str) and v.strip():
-            return _norm(v) in TOTAL_LABELS
-    return False
-
-
-def _is_subtotal(hit: _TableHit, text_cols: list[int], cells: dict[int, object]) -> bool:
-    """The row's label cell starts with 小计 (a summary's "小计：XX党委" row, not a unit's row)."""
-    for c in [*text_cols, hit.first_col, min(cells)]:
-        v = cells.get(c)
-        if isinstance(v, str) and v.strip():
-            return _norm(v).startswith(SUBTOTAL_WORD)
-    return False
+            return _norm(v)
+    return ""
 
 
 def _rows_below(grid: _Grid, hit: _TableHit) -> list[int]:
@@ -451,18 +504,16 @@ def _find_end(grid: _Grid, m: _Matcher, hit: _TableHit) -> None:
     """The table's last row: the row before a note, a signature line or the next part of the form."""
     hit.end = hit.bottom
     left = hit.first_col - 1
-    for r in _rows_below(grid, hit):
-        row = grid.rows[r]
-        lead = min(row)
-        if lead > hit.last_col:
+    last = hit.last_col
+    for r, lead, first, lead_label in islice(grid.leads(), bisect_right(grid.row_order, hit.bottom), None):
+        if lead > last:
             continue
-        first = row[lead]
-        if isinstance(first, str) and _ending_text(m, first, grid.first_texts):
+        if first is not None and _ending_text(m, first):
             break
-        if _header_again(grid, m, r, lead):
+        if lead_label in m.leaf_set and _header_again(grid, m, r, lead):
             break
         # the leading cell is inside the table's columns unless it lies left of them
-        if lead >= left or any(left <= c <= hit.last_col for c in row):
+        if lead >= left or any(left <= c <= last for c in grid.rows[r]):
             hit.end = r
 
 
@@ -471,6 +522,8 @@ def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> Non
     text_keys = {f.key for f in table.fields if f.type == "text" and f.key in hit.columns}
     text_cols = sorted(hit.columns[k] for k in text_keys if k not in m.seq_keys)
     left, right, columns = hit.first_col - 1, hit.last_col, list(hit.columns.items())
+    unit_key = table.unit_field
+    unit_only = m.seq_keys | {unit_key}
     for r in _rows_below(grid, hit):
         if r > hit.end:
             break
@@ -482,14 +535,17 @@ def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> Non
         filled = {k for k, c in columns if c in cells}
         if not filled or filled <= m.seq_keys:
             continue
-        if _is_total(grid, hit, text_cols, cells):
+        label = _row_label(hit, text_cols, cells)
+        if label in TOTAL_LABELS:
             hit.total = hit.total if hit.total is not None else r
             continue
         # A summary's 小计 rows and units listed without any figure (未报送) are not data rows.
-        if _is_subtotal(hit, text_cols, cells) or (table.unit_field and filled <= m.seq_keys | {table.unit_field}):
+        if label.startswith(SUBTOTAL_WORD) or (unit_key and filled <= unit_only):
             continue
-        values = {k: cells.get(c) for k, c in columns}
-        if _is_note_row(m, hit, text_keys, values) or _is_numbering_row(hit, values):
+        with_values = [(k, v) for k, c in columns if (v := cells.get(c)) is not None]
+        if _is_note_row(m, hit, text_keys, with_values):
+            continue
+        if not hit.rows and _is_numbering_row(hit, {k: cells.get(c) for k, c in columns}):
             continue
         hit.rows.append(r)
 
@@ -670,6 +726,12 @@ def _empty_raw(raw: RawCell) -> bool:
 # ---------------------------------------------------------------- the workbook
 
 
+@lru_cache(maxsize=64)
+def _wanted(matchers: tuple[_Matcher, ...]) -> frozenset[str]:
+    """Every label the searches of these specs look up by name (table header and lines)."""
+    return frozenset().union(*(m.leaf_set | m.groups | m.lines.keys() for m in matchers))
+
+
 def _detectable(specs: Mapping[str, Spec]) -> list[Spec]:
     """Forms units submit (the org tree is configuration, never detected on its own)."""
     return [s for s in specs.values() if any(f.role == "unit" for f in s.fields)]
@@ -711,8 +773,9 @@ def locate(workbook: Workbook, specs: Mapping[str, Spec], form: str | None = Non
         candidates = [specs[meta_form]]
     else:
         candidates = [specs[form]] if form else _detectable(specs)
-    visible = [_Grid(s) for s in workbook.sheets if not s.hidden]
-    hidden = [_Grid(s) for s in workbook.sheets if s.hidden]
+    wanted = _wanted(tuple(_matcher(s) for s in specs.values()))  # any spec may be searched below
+    visible = [_Grid(s, wanted) for s in workbook.sheets if not s.hidden]
+    hidden = [_Grid(s, wanted) for s in workbook.sheets if s.hidden]
     found = _best_per_sheet(visible, candidates) or _best_per_sheet(hidden, candidates)
     if not found and meta_form in specs and visible:
         # Our own template: the file is that form even when its header was mangled.
