@@ -788,8 +788,14 @@ def source_rows(result: RollupResult, specs: dict[str, Spec]) -> list[SourceRow]
             groups.setdefault((p.unit, p.period, p.file, p.sheet, p.row), []).append(p)
     paths = {form: {k: _path(specs.get(form), k) for k in fr.fields} for form, fr in result.forms.items()}
     out = []
+    known: dict[tuple, str] = {}  # files filled in one template name the same cells: word them once
     for (unit, period, file, sheet, row), entries in groups.items():
-        texts = [_cells_text(p, result.forms[p.form].fields, paths[p.form]) for p in entries]
+        texts = []
+        for p in entries:
+            key = (p.form, p.row, tuple(p.cells.items()))
+            if key not in known:
+                known[key] = _cells_text(p, result.forms[p.form].fields, paths[p.form])
+            texts.append(known[key])
         if len(entries) > 1:  # one row counting for two forms: say which cells are whose
             texts = [f"{_title_of(specs, p.form)}：{t}" for p, t in zip(entries, texts)]
         out.append(SourceRow(unit, tuple(p.form for p in entries), entries[0].source_form, period, file, sheet,
