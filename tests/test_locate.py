@@ -376,3 +376,23 @@ def test_header_band_is_the_one_showing_most_names(tmp_path, specs):
     assert tried >= 2
     ex = only(locate(read_workbook(tmp_path / "台账.xlsx"), specs))
     assert ex.form == "ledger" and len(ex.rows) == 60
+
+
+def test_pruned_search_chooses_what_scoring_every_form_chooses(tmp_path, specs):
+    """Forms whose score bound is below the best found are not finished: same choice as finishing all,
+    and no finished score ever exceeds its bound (real templates and a ledger full of other forms' labels)."""
+    from zhenggai_xls import locate as L
+    forms = L._detectable(specs)
+    books = [read_workbook(write_template(s, tmp_path / f"{s.id}.xlsx")) for s in forms]
+    books.append(_ledger_with_other_forms_labels(tmp_path, specs))
+    for book in books:
+        grid = L._Grid(book.sheets[0])
+        everything = [L._find_form(grid, s) for s in forms]
+        for s, f in zip(forms, everything):
+            score, title = L._score_bound(grid, s, f.table)
+            assert f.score <= score and f.title == title, s.id
+        recognised = [f for f in everything if L._recognised(f)]
+        pruned = L._recognised_forms(grid, forms)
+        assert pruned and len(pruned) < len(forms)
+        best = max(recognised, key=lambda f: (f.score, f.title))
+        assert max(pruned, key=lambda f: (f.score, f.title)).spec is best.spec, book.path.name

@@ -437,21 +437,22 @@ def _first_text(first: str) -> tuple[bool, str, str | None]:
     return False, _norm(text), text if ":" in text else None  # label_re needs a ':' after the label
 
 
-def _is_note_row(m: _Matcher, hit: _TableHit, text_keys: set[str], filled: list[tuple[str, object]]) -> bool:
-    """A hint line under the header such as 在相应栏内标数字“1”; `filled` holds the row's (key, value) pairs
-    that are not blank."""
-    if not filled:
+def _is_note_row(m: _Matcher, hit: _TableHit, text_cols: set[int], cells: dict[int, object], present: set[int]) -> bool:
+    """A hint line under the header such as 在相应栏内标数字“1”; `present` holds the row's columns
+    that map to fields and hold a cell."""
+    texts = [v for c in present if (v := cells[c]) is not None]
+    if not texts:
         return False
-    for _, v in filled:
+    for v in texts:
         if not isinstance(v, str):
             return False
     notes = m.notes
-    for _, v in filled:
+    for v in texts:
         if _is_note_cell(v, notes):
             return True
-    if hit.rows or any(k in text_keys for k, _ in filled):
+    if hit.rows or any(c in text_cols for c in present if cells[c] is not None):
         return False
-    return all(len(n) >= 4 and not re.fullmatch(r"[\d.]+", n) for n in (_norm(v) for _, v in filled))
+    return all(len(n) >= 4 and not re.fullmatch(r"[\d.]+", n) for n in map(_norm, texts))
 
 
 @lru_cache(maxsize=65536)
@@ -485,14 +486,15 @@ def _is_numbering_row(hit: _TableHit, values: dict[str, object]) -> bool:
     return len(numbers) >= 3 and all(b - a == 1 for a, b in zip(numbers, numbers[1:]))
 
 
-def _row_label(hit: _TableHit, text_cols: list[int], cells: dict[int, object]) -> str:
-    """The normalised text of the row's label cell (its first text column, else its first cell); '' when none.
-    A 合计/总计 label makes the typed total row, 小计… a summary's subtotal row."""
-    for c in [*text_cols, hit.first_col, min(cells)]:
+def _row_label(label_cols: list[int], cells: dict[int, object]) -> str:
+    """The normalised text of the row's label cell (its first text column, else the table's first column,
+    else its first cell); '' when none. 合计/总计 makes the typed total row, 小计… a summary's subtotal row."""
+    for c in label_cols:
         v = cells.get(c)
         if isinstance(v, str) and v.strip():
             return _norm(v)
-    return ""
+    v = cells[min(cells)]
+    return _norm(v) if isinstance(v, str) and v.strip() else ""
 
 
 def _rows_below(grid: _Grid, hit: _TableHit) -> list[int]:
@@ -520,10 +522,12 @@ def _find_end(grid: _Grid, m: _Matcher, hit: _TableHit) -> None:
 def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> None:
     """Find the table's data rows and its typed 合计 row (between the header and `hit.end`)."""
     text_keys = {f.key for f in table.fields if f.type == "text" and f.key in hit.columns}
-    text_cols = sorted(hit.columns[k] for k in text_keys if k not in m.seq_keys)
+    label_cols = [*sorted(hit.columns[k] for k in text_keys if k not in m.seq_keys), hit.first_col]
     left, right, columns = hit.first_col - 1, hit.last_col, list(hit.columns.items())
-    unit_key = table.unit_field
-    unit_only = m.seq_keys | {unit_key}
+    # Columns stand for their fields (one field per column): key sets become column sets.
+    mapped, text_cols = set(hit.columns.values()), {hit.columns[k] for k in text_keys}
+    seq_only = {hit.columns[k] for k in m.seq_keys if k in hit.columns}
+    unit_only = seq_only | {hit.columns[table.unit_field]} if table.unit_field in hit.columns else seq_only
     for r in _rows_below(grid, hit):
         if r > hit.end:
             break
@@ -532,18 +536,17 @@ def _collect_rows(grid: _Grid, m: _Matcher, table: Table, hit: _TableHit) -> Non
         if not cells:
             continue
         # A row holds its non-blank cells and its error / uncalculated-formula cells: the non-empty ones.
-        filled = {k for k, c in columns if c in cells}
-        if not filled or filled <= m.seq_keys:
+        present = cells.keys() & mapped
+        if not present or present <= seq_only:
             continue
-        label = _row_label(hit, text_cols, cells)
+        label = _row_label(label_cols, cells)
         if label in TOTAL_LABELS:
             hit.total = hit.total if hit.total is not None else r
             continue
         # A summary's 小计 rows and units listed without any figure (未报送) are not data rows.
-        if label.startswith(SUBTOTAL_WORD) or (unit_key and filled <= unit_only):
+        if label.startswith(SUBTOTAL_WORD) or (table.unit_field and present <= unit_only):
             continue
-        with_values = [(k, v) for k, c in columns if (v := cells.get(c)) is not None]
-        if _is_note_row(m, hit, text_keys, with_values):
+        if _is_note_row(m, hit, text_cols, cells, present):
             continue
         if not hit.rows and _is_numbering_row(hit, {k: cells.get(c) for k, c in columns}):
             continue
@@ -635,8 +638,24 @@ def _title_hit(grid: _Grid, m: _Matcher, above: int | None) -> bool:
 def _find_form(grid: _Grid, spec: Spec) -> _Found:
     """How much of a spec a sheet shows, and where."""
     m = _matcher(spec)
-    table = spec.table
-    hit = _find_header(grid, m, table) if table else None
+    return _finish_form(grid, spec, _find_header(grid, m, spec.table) if spec.table else None)
+
+
+def _score_bound(grid: _Grid, spec: Spec, hit: _TableHit | None) -> tuple[int, bool]:
+    """(score, title) that _finish_form cannot exceed: its columns and title as found, and every
+    form line whose label the sheet shows anywhere (the table's end only takes some away)."""
+    m = _matcher(spec)
+    names = {name for name in m.lines if name in grid.by_label}
+    for at in grid.colon_texts:
+        names.update(name for name, _, _ in _cell_labels(m, grid.sheet.cells[at]))
+    lines = {f.key for name in names for f in m.lines.get(name, ()) if f.place == "line"}
+    title = _title_hit(grid, m, hit.top if hit else None)
+    return (len(hit.columns) if hit else 0) + len(lines) + 3 * title, title
+
+
+def _finish_form(grid: _Grid, spec: Spec, hit: _TableHit | None) -> _Found:
+    """_find_form once the table's header is known."""
+    m = _matcher(spec)
     skip = None
     if hit:
         _find_end(grid, m, hit)  # rows are collected for the chosen form only (_extract)
@@ -741,10 +760,31 @@ def _best_per_sheet(grids: list[_Grid], specs: list[Spec]) -> list[_Found]:
     """For each sheet, the form it shows best, when it shows one at all."""
     out = []
     for grid in grids:
-        found = [f for f in (_find_form(grid, s) for s in specs) if _recognised(f)]
+        found = _recognised_forms(grid, specs)
         if found:
             out.append(max(found, key=lambda f: (f.score, f.title)))
     return out
+
+
+def _recognised_forms(grid: _Grid, specs: list[Spec]) -> list[_Found]:
+    """The specs the sheet shows, in spec order, leaving out any that cannot be the best: specs are
+    searched most promising first, and one whose score bound is below the best found is not finished
+    (its table end and lines are what a large sheet costs)."""
+    if len(specs) == 1:
+        found = [_find_form(grid, specs[0])]
+        return [f for f in found if _recognised(f)]
+    heads = [_find_header(grid, _matcher(s), s.table) if s.table else None for s in specs]
+    bounds = [_score_bound(grid, s, hit) for s, hit in zip(specs, heads)]
+    found: dict[int, _Found] = {}
+    best: tuple[int, bool] | None = None
+    for i in sorted(range(len(specs)), key=lambda i: bounds[i], reverse=True):
+        if best is not None and bounds[i] < best:
+            continue  # its score stays below the best: never chosen
+        f = _finish_form(grid, specs[i], heads[i])
+        if _recognised(f):
+            found[i] = f
+            best = max(best or (f.score, f.title), (f.score, f.title))
+    return [found[i] for i in sorted(found)]
 
 
 def _keep_filled(found: list[_Found], workbook: Workbook) -> list[Extract]:
