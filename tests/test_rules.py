@@ -234,6 +234,15 @@ def test_required_values_blank_rows_and_seq_only_rows():
     assert list(sub.rows["_row"]) == [8]
 
 
+def test_blank_rows_when_every_cell_is_there():
+    # Every cell present and plain (as read from a real file): rows judged on the batch's values.
+    blank = dict.fromkeys((f.key for f in LEDGER.table.fields), "  ")
+    rows = [{**blank, "seq": 2.0}, {**blank, "remark": "见附件"}, {**blank, **item()}]
+    sub = one(LEDGER, LEDGER_HEADER, rows)
+    assert list(sub.rows["_row"]) == [7, 8]
+    assert ("value.required", "C7") in found(sub)
+
+
 def test_preset_row_not_filled_is_reported():
     rows = [{"item": "党务业务培训是否落实到位", "has_problem": "否", "problem_count": 0.0},
             {"item": "党员发展与管理是否规范"}]

@@ -443,8 +443,8 @@ _VALUE, _FORMULA, _ERROR = itemgetter(0), itemgetter(2), itemgetter(3)  # RawCel
 _CONTEXT_FREE = frozenset({"text", "code", "choice", "phone", "email"})
 
 
-def _context_key(ctx: Context) -> tuple:
-    """All of a context that normalising a value depends on."""
+def context_key(ctx: Context) -> tuple:
+    """All of a context that normalising a value depends on: contexts with equal keys give equal results."""
     return ctx.default_year(), ctx.summary, ctx.blank_count_is_zero
 
 
@@ -481,7 +481,7 @@ def _one_context(contexts: Sequence[Context] | None) -> bool:
     if not contexts:
         return True
     objects = dict(zip(map(id, contexts), contexts))
-    return len({_context_key(c) for c in objects.values()}) == 1
+    return len({context_key(c) for c in objects.values()}) == 1
 
 
 def _parse_distinct(field: Field, slow: list[Any], distinct: dict[Any, Any], ctx: Context) -> list[Any]:
@@ -506,7 +506,7 @@ def _parse_cells(field: Field, raws: Sequence[RawCell], values: Sequence[Any], s
         cell_ctx = contexts[i] if contexts else ctx
         key = keys.get(id(cell_ctx))
         if key is None:
-            key = keys[id(cell_ctx)] = _context_key(cell_ctx)
+            key = keys[id(cell_ctx)] = context_key(cell_ctx)
         key = (values[i], key)
         if key in done:
             out[i] = done[key]

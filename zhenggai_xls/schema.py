@@ -29,11 +29,11 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from . import rules as R
-from .normalize import (WHAT_TO_TYPE, Context, Deadline, is_blank, normalize_cell, normalize_column,
-                        normalize_plain_column)
+from .normalize import (WHAT_TO_TYPE, Context, Deadline, context_key, is_blank, normalize_cell,
+                        normalize_column, normalize_plain_column)
 from .problems import Problem, problem
 from .spec import Field, Spec
-from .submission import Extract, RawCell, Submission
+from .submission import Extract, RawCell, RowBlock, Submission
 
 PROVENANCE = ("_file", "_pos", "_row", "_summary")
 _SCHEMAS: dict[tuple, tuple[Spec, pa.DataFrameSchema]] = {}
@@ -194,36 +194,49 @@ def _row_cells(ex: Extract, pos: int, located: list[tuple[str, str]]) -> dict[st
     return cells
 
 
-def _row_is_blank(cells: dict[str, RawCell], inputs: Sequence[str]) -> bool:
-    for key in inputs:
-        raw = cells.get(key)
-        if raw is not None and (raw.error or raw.formula_without_value or not is_blank(raw.value)):
-            return False
-    return True
+def _is_filled(raw: RawCell | None) -> bool:
+    """A cell that makes its row count: an error, a formula, or a value that is not blank."""
+    return raw is not None and (raw.error or raw.formula_without_value or not is_blank(raw.value))
 
 
-def _file_rows(ex: Extract, fields: Sequence[Field], inputs: Sequence[str]) -> tuple[list[int], list[dict]]:
-    """(positions, raw cells) of one file's rows that are not blank."""
-    located = [(f.key, ex.columns[f.key]) for f in fields if f.key in ex.columns]
-    keys = {key for key, _ in located}
-    positions, rows = [], []
-    for pos, row in enumerate(ex.rows):
-        cells = row if row.keys() >= keys else _row_cells(ex, pos, located)
-        if not _row_is_blank(cells, inputs):
-            positions.append(pos)
-            rows.append(cells)
-    return positions, rows
-
-
-def _cells_by_row(rows: list[dict[str, RawCell]], keys: Sequence[str]) -> list[RawCell | None]:
-    """The rows' raw cells of `keys`, row after row (in the order they lie in memory: read once,
-    not once per column); None for a key a row lacks."""
+def _file_cells(ex: Extract, fields: Sequence[Field]) -> tuple[list[dict[str, RawCell]], list[RawCell | None]]:
+    """(rows, their raw cells of `fields` row after row): a located column without an entry in a
+    row is a blank cell there; None for a field the file lacks. Read row after row, in the order
+    the cells lie in memory, not once per column."""
+    keys = [f.key for f in fields]
     if len(keys) > 1:
         try:
-            return list(chain.from_iterable(map(itemgetter(*keys), rows)))
+            return ex.rows, list(chain.from_iterable(map(itemgetter(*keys), ex.rows)))
         except KeyError:
             pass
-    return [row.get(key) for row in rows for key in keys]
+    located = [(f.key, ex.columns[f.key]) for f in fields if f.key in ex.columns]
+    wanted = frozenset(key for key, _ in located)
+    rows = [row if wanted.issubset(row) else _row_cells(ex, pos, located) for pos, row in enumerate(ex.rows)]
+    return rows, [row.get(key) for row in rows for key in keys]
+
+
+def _filled_rows(flat: list[RawCell | None], values: list[Any] | None, count: int, inputs: list[int]) -> list[bool]:
+    """Which of the `count` rows of `flat` have a filled input cell (offsets `inputs` in a row).
+
+    With `values` (every cell present and plain) the first input decides most rows at once."""
+    if not count:
+        return []
+    width = len(flat) // count
+    filled, rest = [False] * count, inputs
+    if values is not None and inputs and width:
+        first = values[inputs[0]::width]
+        try:  # each distinct value judged once (its text's hash is kept for normalising it next)
+            judged = dict.fromkeys(first)
+        except TypeError:  # an unhashable value
+            judged = None
+        if judged is not None:
+            for value in judged:
+                judged[value] = not is_blank(value)
+            filled = list(map(judged.__getitem__, first))
+            rest = inputs[1:]
+    for r in [r for r, f in enumerate(filled) if not f]:
+        filled[r] = any(_is_filled(flat[r * width + k]) for k in rest)
+    return filled
 
 
 def _normalize_rows(b: _Batch, ctx: Context) -> None:
@@ -231,30 +244,43 @@ def _normalize_rows(b: _Batch, ctx: Context) -> None:
     spec = b.spec
     fields = place_fields(spec, "rows")
     keys = [f.key for f in fields]
-    inputs = [f.key for f in _input_fields(spec)] if spec.table else []
+    n = len(keys)
+    # Required inputs first: most rows are seen to be filled at the first one.
+    inputs = [keys.index(f.key) for f in sorted(_input_fields(spec), key=lambda f: not f.required)] \
+        if spec.table else []
     files, positions, excel_rows, flat = [], [], [], []
     b.rows_raw = []
     for i, ex in enumerate(b.extracts):
-        kept, rows = _file_rows(ex, fields, inputs)
-        files += [i] * len(kept)
-        positions += kept
+        rows, cells = _file_cells(ex, fields)
+        files += [i] * len(rows)
+        positions += range(len(rows))
         numbers = ex.row_numbers
-        excel_rows += [numbers[pos] if pos < len(numbers) else 0 for pos in kept]
+        excel_rows += numbers[:len(rows)] if len(numbers) >= len(rows) else \
+            [numbers[pos] if pos < len(numbers) else 0 for pos in range(len(rows))]
         b.rows_raw += rows
-        flat += _cells_by_row(rows, keys)
+        flat += cells
+    try:  # every cell present, none an error value or a formula without one: the common case
+        values = list(map(itemgetter(0), flat))
+        plain = not any(map(itemgetter(2), flat)) and not any(map(itemgetter(3), flat))
+    except TypeError:  # a row without a cell of a column (the locator reported it missing)
+        values, plain = None, False
+    filled = _filled_rows(flat, values if plain else None, len(files), inputs)
+    if not all(filled):  # blank rows left out
+        kept = [r for r, f in enumerate(filled) if f]
+        files, positions, excel_rows = ([seq[r] for r in kept] for seq in (files, positions, excel_rows))
+        b.rows_raw = [b.rows_raw[r] for r in kept]
+        flat = [flat[r * n + k] for r in kept for k in range(n)]
+        values = [values[r * n + k] for r in kept for k in range(n)] if plain else None
     file_index = np.asarray(files, dtype=np.int64)
-    contexts = [b.contexts[i] for i in files]
+    # Files whose contexts normalise alike (same year, not a summary): one context for every row.
+    alike = len({context_key(c) for c in b.contexts}) <= 1
+    contexts = None if alike else [b.contexts[i] for i in files]
+    ctx = b.contexts[0] if alike and b.contexts else ctx
     data: dict[str, Any] = {
         "_file": file_index, "_pos": np.asarray(positions, dtype=np.int64),
         "_row": np.asarray(excel_rows, dtype=np.int64),
         "_summary": np.asarray([c.summary for c in b.contexts], dtype=bool)[file_index],
     }
-    try:  # every cell present, none an error value or a formula without one: the common case
-        values = list(map(itemgetter(0), flat))
-        plain = not any(map(itemgetter(2), flat)) and not any(map(itemgetter(3), flat))
-    except TypeError:  # a row without a cell of a column (the locator reported it missing)
-        plain = False
-    n = len(keys)
     for k, f in enumerate(fields):
         raws = flat[k::n]
         if plain:
@@ -376,35 +402,38 @@ def _check_total_rows(b: _Batch) -> None:
 # ---------------------------------------------------------------- submissions
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Deadline):
-        return value.date
-    return value
+def _headers(b: _Batch) -> list[dict[str, Any]]:
+    """Each file's header dict: a deadline as its date plus `<key>_kind`; built column by column."""
+    deadlines = {f.key for f in place_fields(b.spec, "header") if f.type == "deadline"}
+    columns: dict[str, list[Any]] = {}
+    for key, values in b.header_values.items():
+        if key in deadlines:
+            columns[key] = [v.date if isinstance(v, Deadline) else v for v in values]
+            columns[f"{key}_kind"] = [v.kind if isinstance(v, Deadline) else None for v in values]
+        else:
+            columns[key] = values
+    keys = list(columns)
+    return [dict(zip(keys, values)) for values in zip(*columns.values())] if keys else [{} for _ in b.extracts]
 
 
 def _submissions(b: _Batch) -> list[Submission]:
     spec = b.spec
     keep = [c for c in b.rows.columns if c not in PROVENANCE and c in _row_columns(spec)] + ["_row"]
-    table = b.rows[keep]
-    # Rows were added file by file, so each file's rows are one contiguous slice.
-    bounds = np.searchsorted(b.rows["_file"].to_numpy(), np.arange(len(b.extracts) + 1))
+    # One block of rows for the batch; each file's rows are a span of it (rows were added file by
+    # file), cut into a DataFrame of its own only when something asks for one.
+    block = RowBlock(b.rows[keep])
+    bounds = np.searchsorted(b.rows["_file"].to_numpy(), np.arange(len(b.extracts) + 1)).tolist()
     unit_key = _unit_key(spec)
-    deadlines = {f.key for f in place_fields(spec, "header") if f.type == "deadline"}
     out = []
-    for i, ex in enumerate(b.extracts):
-        header = {}
-        for key, values in b.header_values.items():
-            header[key] = _plain(values[i])
-            if key in deadlines:
-                header[f"{key}_kind"] = values[i].kind if isinstance(values[i], Deadline) else None
-        rows = table.iloc[bounds[i]:bounds[i + 1]]
-        rows.index = pd.RangeIndex(len(rows))  # a new index on the slice; no data copied
+    for i, (ex, header) in enumerate(zip(b.extracts, _headers(b))):
         unit_name = header.get(unit_key) if unit_key else None
-        out.append(Submission(
-            path=ex.path, form=spec.id, sheet=ex.sheet, unit_name=unit_name, header=header, rows=rows,
+        sub = Submission(
+            path=ex.path, form=spec.id, sheet=ex.sheet, unit_name=unit_name, header=header, rows=None,
             cells={k: raw.cell for k, raw in ex.fields.items()}, columns=dict(ex.columns),
             problems=list(ex.problems) + sorted(b.problems[i], key=R.sort_key),
-        ))
+        )
+        sub.share_rows(block, bounds[i], bounds[i + 1])
+        out.append(sub)
     return out
 
 
