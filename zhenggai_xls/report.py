@@ -620,7 +620,7 @@ def _status_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec])
 def _overdue_sheet(wb, st: _Styles, result: RollupResult) -> str:
     sheet = _List(wb, st, SHEETS["overdue"], "逾期事项",
                   ("单位", "问题", "责任领导", "整改时限", "状态", "天数", "文件名", "行"),
-                  (28, 46, 10, 14, 11, 11, 34, 6), _as_of_line(result))
+                  (28, 46, 10, 14, 13, 13, 30, 6), _as_of_line(result))
     first = sheet.row
     for item in result.overdue:
         sheet.add((item.unit_name, item.item, item.leader, item.deadline_text, OVERDUE_STATUSES[item.status],
