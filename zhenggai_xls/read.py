@@ -162,7 +162,8 @@ class _Package(zipfile.ZipFile):
         self._data = data
         self._infos = {info.filename: info for info in self.infolist()}
 
-    def read(self, name, pwd=None) -> bytes:  # noqa: D102 - zipfile.ZipFile.read
+    def read(self, name, pwd=None) -> bytes:
+        """zipfile.ZipFile.read, plain members inflated here."""
         info = self._infos.get(name) if isinstance(name, str) and pwd is None else None
         body = self._member(info) if info is not None else None
         return body if body is not None else super().read(name, pwd)
