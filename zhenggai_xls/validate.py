@@ -31,7 +31,7 @@ from .read import Limits, ReadError, read_workbook
 from .rules import check_across_periods
 from .schema import validate_extracts
 from .spec import Spec, find_spec, load_specs
-from .submission import Extract, RowBlock, Submission
+from .submission import Extract, Submission
 
 REGISTER_STEM = "收件登记"  # the intake register, written beside the files
 FEEDBACK_SUFFIX = "_反馈"  # feedback copies written by `validate --feedback`
@@ -242,36 +242,9 @@ def _worker_tick() -> None:
         counter.value += 1
 
 
-def _worker_chunk(paths: list[Path]) -> tuple[list[Submission], list[tuple[pd.DataFrame, list[int]]]]:
-    return _pack_rows(_validate_chunk(_WORKER[0], paths, _worker_tick))
-
-
-def _pack_rows(subs: list[Submission]) -> tuple[list[Submission], list[tuple[pd.DataFrame, list[int]]]]:
-    """The submissions with their row tables joined into one frame per column layout (pickling
-    one frame costs a fraction of pickling a thousand small ones); (frame, indexes of its subs)."""
-    groups: dict[tuple, list[int]] = {}
-    for i, sub in enumerate(subs):
-        if isinstance(sub.rows, pd.DataFrame) and len(sub.rows.columns) and isinstance(sub.rows.index, pd.RangeIndex):
-            groups.setdefault((tuple(sub.rows.columns), tuple(sub.rows.dtypes)), []).append(i)
-    packed = []
-    for members in groups.values():
-        frame = pd.concat([subs[i].rows for i in members], ignore_index=True)
-        packed.append((frame, members))
-        for i in members:
-            subs[i].rows = len(subs[i].rows)  # the row count, to cut the joined frame apart again
-    return subs, packed
-
-
-def _unpack_rows(subs: list[Submission], packed: list[tuple[pd.DataFrame, list[int]]]) -> list[Submission]:
-    """Give each submission its own rows again: its span of the joined frame, shared in a RowBlock
-    (slicing a DataFrame per submission took ~0.5 ms each; the roll-up reads the block's columns)."""
-    for frame, members in packed:
-        block, start = RowBlock(frame), 0
-        for i in members:
-            count = subs[i].rows
-            subs[i].share_rows(block, start, start + count)
-            start += count
-    return subs
+def _worker_chunk(paths: list[Path]) -> list[Submission]:
+    # The submissions of one form share one RowBlock of rows: pickled once for all of them.
+    return _validate_chunk(_WORKER[0], paths, _worker_tick)
 
 
 def cpu_count() -> int:
@@ -310,7 +283,7 @@ def _run_chunks(job: _Job, paths: list[Path], workers: int | None, progress: Cal
             for chunk, future in zip(chunks, futures):
                 while True:
                     try:
-                        subs = _unpack_rows(*future.result(timeout=0.2))
+                        subs = future.result(timeout=0.2)
                         break
                     except TimeoutError:
                         told += _tell_read(counter, told, tell)
