@@ -19,8 +19,6 @@ the level. Readers skip the 小计 rows and the rows without figures.
 """
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -37,6 +35,7 @@ from .rollup import (OVERDUE_STATUSES, REPORT_STATUSES, Coverage, FormRollup, Pr
 from .spec import Field, Group, Spec, Table, load_specs
 from .template import (LINE_PT, Formats, Grid, page_setup, write_header_lines, write_table_header,
                        column_width, lines_needed, template_metadata)
+from .validate import collection_paused
 
 SUBTOTAL_PREFIX = "小计："  # readers skip rows whose label starts with 小计
 TOTAL_LABEL = "合计"
@@ -117,7 +116,7 @@ def write_summary(result: RollupResult, path: Path | str) -> Path:
     """Write the summary workbook of `result` to `path` (atomically); return the path."""
     path = Path(path)
     specs = load_specs()
-    with atomic_path(path) as tmp, _collection_paused():
+    with atomic_path(path) as tmp, collection_paused():
         # Text stays text: no string from a submission becomes a formula, a link or a number.
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False, "in_memory": True})
@@ -134,20 +133,6 @@ def write_summary(result: RollupResult, path: Path | str) -> Path:
         cover.activate()
         wb.close()
     return path
-
-
-@contextmanager
-def _collection_paused():
-    """Hold off cyclic garbage collection while the workbook is built: xlsxwriter keeps a small
-    tuple per cell until close, and at 300,000 cells repeated full collections over them (and the
-    roll-up's own objects) cost a tenth of the time. Reference counting frees everything as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def form_sheet_name(spec: Spec) -> str:
