@@ -47,8 +47,11 @@ def test_demo_inbox_has_every_case(demo_run):
     statuses = [row[5] for row in wb["报送情况"].iter_rows(min_row=4, values_only=True)]
     assert {"按时报送", "未报送", "未通过校验"} <= set(statuses)
     assert any(str(s).startswith("逾期报送") for s in statuses)
-    overdue = [row[4] for row in wb["逾期事项"].iter_rows(min_row=4, values_only=True)]
+    rows = list(wb["逾期事项"].iter_rows(min_row=4, values_only=True))
+    overdue = [row[4] for row in rows]
     assert {"逾期未完成", "逾期完成", "临期", "长期坚持"} <= set(overdue)
+    apart = [row[0] for row in rows].index("长期坚持的事项（不计逾期，单独列出）")  # listed apart, below the rest
+    assert "长期坚持" not in overdue[:apart] and set(overdue[apart + 2:]) == {"长期坚持"}
     rejected_sheet = [c for row in wb["未通过校验与被替代"].iter_rows(values_only=True) for c in row if c]
     assert any("修改后" in str(c) for c in rejected_sheet)  # the resend replaced the first version
     assert "征求意见情况/对象/人次" in rejected_sheet  # the committee copied one figure differently

@@ -603,11 +603,13 @@ def _status_sheet(wb, st: _Styles, result: RollupResult, specs: dict[str, Spec])
 
 
 def _overdue_sheet(wb, st: _Styles, result: RollupResult) -> str:
-    sheet = _List(wb, st, SHEETS["overdue"], "逾期事项",
-                  ("单位", "问题", "责任领导", "整改时限", "状态", "天数", "文件名", "行"),
-                  (28, 46, 10, 14, 13, 13, 30, 6), _as_of_line(result))
-    first = sheet.row
+    heads = ("单位", "问题", "责任领导", "整改时限", "状态", "天数", "文件名", "行")
+    sheet = _List(wb, st, SHEETS["overdue"], "逾期事项", heads, (28, 46, 10, 14, 13, 13, 30, 6), _as_of_line(result))
+    first, apart = sheet.row, False
     for item in result.overdue:
+        if item.status == "ongoing" and not apart:  # 长期坚持 last (sort_items), never overdue: listed apart
+            sheet.block("长期坚持的事项（不计逾期，单独列出）", heads)
+            apart = True
         sheet.add((item.unit_name, item.item, item.leader, item.deadline_text, OVERDUE_STATUSES[item.status],
                    _days_words(item.status, item.days), _file_name(item.file), item.row),
                   ("text", "text", "center", "center", "center", "center", "text", "num"))
