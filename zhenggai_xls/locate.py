@@ -59,6 +59,45 @@ def _blank(value: object) -> bool:
 
 # ---------------------------------------------------------------- the sheet
 
+_UNSEEN = object()
+
+
+def _indexed_kind(value: str, wanted: frozenset[str] | None) -> tuple[str | None, bool] | None:
+    """_text_kind of a cell's text with the label kept only when `wanted` (None: every label)."""
+    if value.isdigit() and value.isascii() and len(value) <= LABEL_MAX:
+        lab, colon = value, False  # a 序号 typed as text: what _text_kind gives, without flushing its cache
+    else:
+        kind = _text_kind(value)
+        if kind is None:
+            return None
+        lab, colon = kind
+    return (lab if lab is not None and (wanted is None or lab in wanted) else None), colon
+
+
+def _grid_rows(sheet: Sheet, blanks: list[tuple[int, int]]) -> dict[int, dict[int, object]]:
+    """The sheet's rows without its blank texts, with its error and uncalculated-formula cells
+    (they read as blanks but are not empty) as None; the sheet's own rows when that changes nothing."""
+    extra = sheet.errors | sheet.formulas_without_value
+    if not blanks and not extra:
+        return sheet.rows
+    rows, own = dict(sheet.rows), sheet.rows
+    for r, c in blanks:
+        row = rows[r]
+        if row is own[r]:
+            row = rows[r] = dict(row)
+        del row[c]
+        if not row:
+            del rows[r]
+    for r, c in extra:
+        row = rows.get(r)
+        if row is None:
+            rows[r] = {c: None}
+        else:
+            if row is own.get(r):
+                row = rows[r] = dict(row)
+            row.setdefault(c, None)
+    return rows
+
 
 class _Grid:
     """A sheet prepared for searching: cells by row, merges looked up, the cells of wanted labels.
@@ -69,36 +108,33 @@ class _Grid:
 
     def __init__(self, sheet: Sheet, wanted: frozenset[str] | None = None):
         self.sheet = sheet
-        self.rows: dict[int, dict[int, object]] = {}
         self.by_label: dict[str, list[tuple[int, int]]] = {}  # normalised short text -> its cells
         self.colon_texts: list[tuple[int, int]] = []  # texts that may hold 'label：value'
-        rows, by_label, colon_texts = self.rows, self.by_label, self.colon_texts
-        for at, value in sheet.cells.items():
-            if isinstance(value, str):
-                if value.isdigit() and value.isascii() and len(value) <= LABEL_MAX:
-                    lab, colon = value, False  # a 序号 typed as text: what _text_kind gives, without flushing its cache
-                else:
-                    kind = _text_kind(value)
-                    if kind is None:
-                        continue
-                    lab, colon = kind
-                if lab is not None and (wanted is None or lab in wanted):
+        by_label, colon_texts = self.by_label, self.colon_texts
+        kinds: dict[str, tuple[str | None, bool] | None] = {}  # each distinct text once per sheet
+        blanks: list[tuple[int, int]] = []  # blank texts: not cells of the grid
+        for r, row in sheet.rows.items():
+            for c, value in row.items():
+                if not isinstance(value, str):
+                    if value is None:
+                        blanks.append((r, c))
+                    continue
+                kind = kinds.get(value, _UNSEEN)
+                if kind is _UNSEEN:
+                    kind = kinds[value] = _indexed_kind(value, wanted)
+                if kind is None:
+                    blanks.append((r, c))
+                    continue
+                lab, colon = kind
+                if lab is not None:
                     cells = by_label.get(lab)
                     if cells is None:
-                        by_label[lab] = [at]
+                        by_label[lab] = [(r, c)]
                     else:
-                        cells.append(at)
+                        cells.append((r, c))
                 if colon:
-                    colon_texts.append(at)
-            elif value is None:
-                continue
-            row = rows.get(at[0])
-            if row is None:
-                row = rows[at[0]] = {}
-            row[at[1]] = value
-        # Error cells and uncalculated formulas read as blanks but are not empty.
-        for r, c in sheet.errors | sheet.formulas_without_value:
-            self.rows.setdefault(r, {}).setdefault(c, None)
+                    colon_texts.append((r, c))
+        self.rows = _grid_rows(sheet, blanks)
         self.origins: dict[tuple[int, int], tuple[int, int]] = {}
         self.merge_ends: dict[tuple[int, int], tuple[int, int]] = {}
         self.big_merges: list[tuple[int, int, int, int]] = []
@@ -145,11 +181,11 @@ class _Grid:
 
     def value(self, r: int, c: int) -> object:
         """The value shown at (r, c): a merged cell's text covers its whole range."""
-        return self.sheet.cells.get(self.origin(r, c))
+        return self.sheet.get(self.origin(r, c))
 
     def cell_label(self, at: tuple[int, int]) -> str | None:
         """The normalised text of the cell itself when it is short enough to be a label, else None."""
-        value = self.sheet.cells.get(at)
+        value = self.sheet.get(at)
         if isinstance(value, str):
             kind = _text_kind(value)
             return kind[0] if kind else None
@@ -158,7 +194,7 @@ class _Grid:
     def label(self, r: int, c: int) -> str:
         """The normalised text shown at (r, c), '' when blank."""
         o = self.origin(r, c)
-        value = self.sheet.cells.get(o)
+        value = self.sheet.get(o)
         if not isinstance(value, str):
             return ""
         kind = _text_kind(value)
@@ -166,14 +202,14 @@ class _Grid:
 
     def raw(self, r: int, c: int) -> RawCell:
         """The cell (r, c) as a RawCell with its flags."""
-        value = self.sheet.cells.get((r, c))
+        value = self.sheet.get((r, c))
         if isinstance(value, str) and not value.strip():
             value = None
         return RawCell(value, a1(r, c), (r, c) in self.sheet.formulas_without_value,
                        (r, c) in self.sheet.errors)
 
     def is_empty(self, r: int, c: int) -> bool:
-        return _blank(self.sheet.cells.get((r, c))) and (r, c) not in self.sheet.errors \
+        return _blank(self.sheet.get((r, c))) and (r, c) not in self.sheet.errors \
             and (r, c) not in self.sheet.formulas_without_value
 
     def end_col(self, r: int, c: int) -> int:
@@ -570,7 +606,7 @@ def _value_right(grid: _Grid, m: _Matcher, r: int, c: int) -> RawCell:
             first_input = o
         if grid.is_empty(*o):
             continue
-        value = grid.sheet.cells.get(o)
+        value = grid.sheet.get(o)
         if isinstance(value, str) and _cell_labels(m, value):
             break
         return grid.raw(*o)
@@ -590,7 +626,7 @@ def _find_lines(grid: _Grid, m: _Matcher, skip: tuple[int, int, int, int] | None
     for r, c in sorted(places):
         if skip and skip[0] <= r <= skip[2] and skip[1] <= c <= skip[3]:
             continue
-        value = grid.sheet.cells[(r, c)]
+        value = grid.sheet.get((r, c))
         for name, typed, last in _cell_labels(m, value):
             candidates = [f for f in m.lines.get(name, ()) if f.key not in found]
             if not candidates:
@@ -647,7 +683,7 @@ def _score_bound(grid: _Grid, spec: Spec, hit: _TableHit | None) -> tuple[int, b
     m = _matcher(spec)
     names = {name for name in m.lines if name in grid.by_label}
     for at in grid.colon_texts:
-        names.update(name for name, _, _ in _cell_labels(m, grid.sheet.cells[at]))
+        names.update(name for name, _, _ in _cell_labels(m, grid.sheet.get(at)))
     lines = {f.key for name in names for f in m.lines.get(name, ()) if f.place == "line"}
     title = _title_hit(grid, m, hit.top if hit else None)
     return (len(hit.columns) if hit else 0) + len(lines) + 3 * title, title

@@ -42,16 +42,46 @@ class Limits:
     max_zip_ratio: int = 200  # inflated/compressed of one large zip member; real sheets stay far below
 
 
-@dataclass
 class Sheet:
-    """One worksheet: non-blank cells by 0-based absolute (row, col), and merges."""
+    """One worksheet: non-blank cells by 0-based absolute row and column, and merges.
 
-    name: str
-    cells: dict[tuple[int, int], object]  # str/int/float/bool/date/datetime/time; blanks absent
-    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # (r0, c0, r1, c1) inclusive
-    hidden: bool = False
-    formulas_without_value: set[tuple[int, int]] = field(default_factory=set)
-    errors: set[tuple[int, int]] = field(default_factory=set)  # cells holding #DIV/0! and the like
+    Values are str/int/float/bool/date/datetime/time, blanks absent. `rows` {row: {col: value}}
+    (no empty row; the readers build it in row and column order) is what the search walks;
+    `cells` {(row, col): value} is the same content by address. Give either one: the other is
+    derived (`cells` only when first asked for). Neither is changed after construction.
+    """
+
+    def __init__(self, name: str, cells: dict[tuple[int, int], object] | None = None,
+                 merges: list[tuple[int, int, int, int]] | None = None, hidden: bool = False,
+                 formulas_without_value: set[tuple[int, int]] | None = None,
+                 errors: set[tuple[int, int]] | None = None, *,
+                 rows: dict[int, dict[int, object]] | None = None):
+        self.name = name
+        self._cells = cells
+        if rows is None:
+            rows = {}
+            for (r, c), value in (cells or {}).items():
+                rows.setdefault(r, {})[c] = value
+        self.rows = rows
+        self.merges = merges if merges is not None else []  # (r0, c0, r1, c1) inclusive
+        self.hidden = hidden
+        self.formulas_without_value = formulas_without_value if formulas_without_value is not None else set()
+        self.errors = errors if errors is not None else set()  # cells holding #DIV/0! and the like
+
+    @property
+    def cells(self) -> dict[tuple[int, int], object]:
+        """The non-blank cells by (row, col)."""
+        if self._cells is None:
+            self._cells = {(r, c): value for r, row in self.rows.items() for c, value in row.items()}
+        return self._cells
+
+    def get(self, at: tuple[int, int]) -> object:
+        """The value at (row, col), None when blank: cells.get without building `cells`."""
+        row = self.rows.get(at[0])
+        return row.get(at[1]) if row is not None else None
+
+    def __repr__(self) -> str:
+        return f"Sheet({self.name!r}, {len(self.rows)} rows, {len(self.merges)} merges, hidden={self.hidden})"
 
 
 @dataclass
@@ -446,15 +476,16 @@ def _open_calamine(path: Path, fmt: str) -> pc.CalamineWorkbook:
 def _sheet(raw: pc.CalamineSheet, meta: pc.SheetMetadata, extra: _Extras) -> Sheet:
     """One calamine sheet as absolute non-blank cells."""
     r0, c0 = raw.start or (0, 0)
-    cells = {}
+    rows = {}
     for r, values in enumerate(raw.to_python(), r0):
-        for c, value in enumerate(values, c0):
-            if value != "":
-                cells[(r, c)] = value
+        row = {c: value for c, value in enumerate(values, c0) if value != ""}
+        if row:
+            rows[r] = row
     merged = raw.merged_cell_ranges
     merges = [(a, b, c, d) for (a, b), (c, d) in merged] if merged is not None else (extra.merges or [])
-    return Sheet(name=meta.name, cells=cells, merges=merges, hidden=meta.visible != pc.SheetVisibleEnum.Visible,
-                 formulas_without_value=extra.formulas_without_value - cells.keys(), errors=extra.errors)
+    hidden_formulas = {(r, c) for r, c in extra.formulas_without_value if c not in rows.get(r, ())}
+    return Sheet(name=meta.name, rows=rows, merges=merges, hidden=meta.visible != pc.SheetVisibleEnum.Visible,
+                 formulas_without_value=hidden_formulas, errors=extra.errors)
 
 
 def _with_metadata(book: Workbook) -> Workbook:
@@ -462,8 +493,8 @@ def _with_metadata(book: Workbook) -> Workbook:
     for sheet in book.sheets:
         if sheet.name == METADATA_SHEET:
             book.sheets.remove(sheet)
-            keys = {r: v for (r, c), v in sheet.cells.items() if c == 0}
-            book.metadata = {_text(k): _text(sheet.cells.get((r, 1), "")) for r, k in sorted(keys.items())}
+            keys = {r: row[0] for r, row in sheet.rows.items() if 0 in row}
+            book.metadata = {_text(k): _text(sheet.rows[r].get(1, "")) for r, k in sorted(keys.items())}
             break
     return book
 
@@ -483,15 +514,15 @@ def _read_text(path: Path, data: bytes, limits: Limits, encoding: str) -> Workbo
         text = data.decode(encoding)
     except UnicodeDecodeError:
         text = data.decode("gb18030", errors="replace")
-    cells, count = {}, 0
-    for r, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))):
-        count += len(row)
+    rows, count = {}, 0
+    for r, values in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))):
+        count += len(values)
         if count > limits.max_cells:
             raise _fail("file.too_many_cells", cells=f"{count:,} 以上", limit=f"{limits.max_cells:,}")
-        for c, value in enumerate(row):
-            if value != "":
-                cells[(r, c)] = value
-    return Workbook(path=path, format="csv", sheets=[Sheet(name=path.stem, cells=cells)])
+        row = {c: value for c, value in enumerate(values) if value != ""}
+        if row:
+            rows[r] = row
+    return Workbook(path=path, format="csv", sheets=[Sheet(name=path.stem, rows=rows)])
 
 
 def _delimiter(text: str) -> str:
