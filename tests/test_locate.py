@@ -355,6 +355,36 @@ def test_row_leads_and_label_index_match_the_general_computation(tmp_path, specs
     assert L._Grid(sheet, wanted).by_label == {k: v for k, v in expected.items() if k in wanted}
 
 
+def test_grid_rows_are_the_sheets_cells_by_row_without_blanks(tmp_path, specs):
+    """_Grid shares the reader's rows, copying only rows that hold blank texts, error cells or
+    uncalculated formulas: same rows as built from Sheet.cells cell by cell."""
+    import openpyxl
+
+    from zhenggai_xls import locate as L
+    from zhenggai_xls.read import Sheet
+    wb = openpyxl.load_workbook(_ledger_with_other_forms_labels(tmp_path, specs).path)
+    ws = wb.active
+    # A blank text (ideographic spaces survive the XML), a formula, an error; a row holding only a
+    # blank text; an error right of the table.
+    ws["B8"], ws["C9"], ws["D10"], ws["A70"], ws["K12"] = "\u3000\u3000", "=SUM(A1,1)", "#DIV/0!", "\u3000", "#REF!"
+    wb.save(tmp_path / "改.xlsx")
+    sheet = read_workbook(tmp_path / "改.xlsx").sheets[0]
+    assert sheet.errors and sheet.formulas_without_value and sheet.rows[7][1] == "\u3000\u3000"
+    expected: dict[int, dict[int, object]] = {}
+    for (r, c), value in sheet.cells.items():
+        if not (isinstance(value, str) and not value.strip()):
+            expected.setdefault(r, {})[c] = value
+    for r, c in sheet.errors | sheet.formulas_without_value:
+        expected.setdefault(r, {}).setdefault(c, None)
+    grid = L._Grid(sheet)
+    assert grid.rows == expected and 69 in sheet.rows and 69 not in grid.rows
+    assert sheet.rows[7] is not grid.rows[7] and sheet.rows[20] is grid.rows[20]  # untouched rows shared
+    again = Sheet(sheet.name, dict(sheet.cells), sheet.merges, errors=sheet.errors,
+                  formulas_without_value=sheet.formulas_without_value)
+    assert again.rows == sheet.rows and L._Grid(again).rows == expected
+    assert L._Grid(again).by_label == grid.by_label
+
+
 def test_header_band_is_the_one_showing_most_names(tmp_path, specs):
     """_find_header skips rows that cannot beat the best band: same band as trying every row."""
     from zhenggai_xls import locate as L
