@@ -14,7 +14,7 @@ import pandas as pd
 
 from .rollup import OverdueItem
 from .spec import Spec
-from .submission import Submission, as_date  # noqa: F401 — as_date is part of this module's API
+from .submission import Submission, as_date
 
 DONE = "已完成"
 CLOSED = "是"

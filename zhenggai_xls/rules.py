@@ -151,7 +151,8 @@ def passes(rule: Rule, frame: pd.DataFrame) -> pd.Series:
 # ---------------------------------------------------------------- frequency
 
 
-def _as_date(value: Any) -> date | None:
+def date_value(value: Any) -> date | None:
+    """The date of a normalised value (date, datetime, pandas Timestamp); None for anything else (blank, NaT)."""
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, datetime):  # pandas Timestamp too
@@ -190,7 +191,7 @@ def frequency_basis(rule: Rule, periods: int) -> str:
 
 def frequency_shortfall(rule: Rule, held: Any, start: Any, end: Any) -> tuple[int, int] | None:
     """(required, periods) when fewer were held than the period requires; None otherwise."""
-    start, end = _as_date(start), _as_date(end)
+    start, end = date_value(start), date_value(end)
     if start is None or end is None or start > end or held is None or held is pd.NA:
         return None
     periods = periods_in(start, end, rule.params["every"])
@@ -326,7 +327,7 @@ def _explain_not_after(rule: Rule, view: RowView) -> list[Problem]:
     key, limit = rule.params["field"], rule.params["limit"]
     if view.any_bad([key, limit]):
         return []
-    first, last = _as_date(view.value(key)), _as_date(view.value(limit))
+    first, last = date_value(view.value(key)), date_value(view.value(limit))
     if first is None or last is None or first <= last:
         return []
     facts = f"现“{view.labels.get(key, key)}”为 {first.isoformat()}，“{view.labels.get(limit, limit)}”为 {last.isoformat()}"
@@ -344,8 +345,8 @@ def _explain_frequency(rule: Rule, view: RowView) -> list[Problem]:
         return []
     required, periods = found
     return [rule_problem(rule, "rule.frequency", view, p["field"], value=view.value(p["field"]),
-                         start=_as_date(view.value(p["start"])).isoformat(),
-                         end=_as_date(view.value(p["end"])).isoformat(),
+                         start=date_value(view.value(p["start"])).isoformat(),
+                         end=date_value(view.value(p["end"])).isoformat(),
                          expected=required, basis=frequency_basis(rule, periods))]
 
 
@@ -407,7 +408,7 @@ def _period_of(sub: Submission) -> date | None:
             return date.fromisoformat(str(sub.period)[:10])
         except ValueError:
             return None
-    return _as_date(sub.header.get("week_end"))
+    return date_value(sub.header.get("week_end"))
 
 
 def _row_key(spec: Spec) -> str | None:

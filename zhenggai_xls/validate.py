@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, TimeoutError
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -28,7 +28,7 @@ from .normalize import Context
 from .orgs import OrgTree
 from .problems import Problem, problem
 from .read import Limits, ReadError, read_workbook
-from .rules import check_across_periods
+from .rules import check_across_periods, date_value
 from .schema import validate_extracts
 from .spec import Spec, find_spec, load_specs
 from .submission import Extract, Submission
@@ -148,7 +148,7 @@ def validate_paths(paths: Iterable[Path | str], *, form: str | None = None, orgs
     form_id = find_spec(form, specs).id if form else None  # SpecError (a usage error) for a bad name
     if campaign is not None:
         orgs = orgs or campaign.orgs
-        ctx = ctx or Context(year=campaign.year, as_of=_as_date(campaign.as_of))
+        ctx = ctx or Context(year=campaign.year, as_of=date_value(campaign.as_of))
     job = _Job(form_id, limits, orgs, ctx or Context())
     subs: list[Submission] = []
     for _, done in _run_chunks(job, expand_paths(paths), workers, progress):
@@ -414,20 +414,12 @@ def _row_units(sub: Submission, spec: Spec, orgs: OrgTree | None) -> None:
 # ---------------------------------------------------------------- the period
 
 
-def _as_date(value: Any) -> date | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, (datetime, pd.Timestamp)):
-        return None if pd.isna(value) else value.date()
-    return value if isinstance(value, date) else None
-
-
 def period_of(sub: Submission, spec: Spec) -> str | None:
     """Weekly forms: the ISO date of the Friday of the week reported (本周截止日期, else 填报日期)."""
     keys = {f.key for f in spec.fields}
     if not any(k in keys for k in WEEK_FIELDS):
         return None
-    day = next((d for d in (_as_date(sub.header.get(k)) for k in (*WEEK_FIELDS, "report_date")) if d), None)
+    day = next((d for d in (date_value(sub.header.get(k)) for k in (*WEEK_FIELDS, "report_date")) if d), None)
     if day is None:
         return None
     return (day - timedelta(days=day.weekday()) + timedelta(days=4)).isoformat()
