@@ -12,7 +12,6 @@ import difflib
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Iterable, Iterator
