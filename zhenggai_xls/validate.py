@@ -222,9 +222,10 @@ class _Job:
 def _validate_chunk(job: _Job, paths: list[Path], tick: Callable[[], None]) -> list[Submission]:
     """Read, locate and validate one chunk of files (here or in a worker); `tick` after each file read."""
     located = []
-    for path in paths:
-        located.append(read_and_locate(path, job.form, job.limits))
-        tick()
+    with collection_paused():  # the chunk's cells all live until it is validated: nothing to collect
+        for path in paths:
+            located.append(read_and_locate(path, job.form, job.limits))
+            tick()
     return _validate_located(located, load_specs(), job.orgs, job.ctx)
 
 
