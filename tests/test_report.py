@@ -6,15 +6,18 @@ import shutil
 import subprocess
 import unicodedata
 import zipfile
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
+import python_calamine
+import xlsxwriter
 
 from rollup_helpers import (at, filing_sub, invalid, ledger_sub, plan_filing_campaign, self_check_sub,
                             small_tree, stats_row_from_filing, stats_sub, three_meetings_campaign, weekly_sub)
 from zhenggai_xls.demo import build_demo
-from zhenggai_xls.excel import METADATA_SHEET, a1, parse_a1
+from zhenggai_xls.excel import CELL_TEXT_MAX, METADATA_SHEET, SheetRows, a1, parse_a1, splice_rows
 from zhenggai_xls.report import MISSING, SUBTOTAL_PREFIX, write_summary
 from zhenggai_xls.rollup import rollup
 from zhenggai_xls.spec import load_specs
@@ -344,3 +347,51 @@ def test_libreoffice_renders_the_summary_landscape(summary, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
                           text=True).stdout
     assert "整改方案制定情况统计表" in text and "小计：区级机关党工委" in text
+
+
+# ---------------------------------------------------------------- rows written as sheet XML
+
+
+def test_rows_written_as_xml_read_back_like_xlsxwriters(tmp_path):
+    """SheetRows' rows go between xlsxwriter's own rows, and openpyxl and calamine read them exactly as
+    they read the same cells written by xlsxwriter: Excel's escapes, types, formats, heights."""
+    tricky = ["A&B <c> \"d\"", "  两头空格  ", "控制\x01字符", "_x0041_ 原样", "=SUM(A1)", "x" * (CELL_TEXT_MAX + 5)]
+    when = datetime(2023, 11, 18, 10, 30)
+    numbers = [7, 2.5, None, "", when, date(2023, 11, 20)]
+
+    def book(path, spliced: bool):
+        wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
+        ws = wb.add_worksheet("表")
+        bold, day = wb.add_format({"bold": True, "border": 1}), wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        rows = SheetRows(ws)
+        ws.write_string(0, 0, "标题")  # xlsxwriter's rows before, between and after
+        line1, line3 = [(t, bold) for t in tricky], list(zip(numbers, (None, bold, bold, None, day, day)))
+        ws.write_string(2, 1, "中间")
+        ws.write_number(5, 0, 1)
+        if spliced:
+            rows.add(1, line1, height=30)
+            rows.add(3, line3)
+        else:
+            ws.set_row(1, 30)
+            for r, line in ((1, line1), (3, line3)):
+                for c, (value, fmt) in enumerate(line):
+                    ws.write(r, c, value[:CELL_TEXT_MAX] if isinstance(value, str) else value, fmt)
+        wb.close()
+        splice_rows(path, wb, [rows])
+        return path
+
+    ours, theirs = book(tmp_path / "ours.xlsx", True), book(tmp_path / "theirs.xlsx", False)
+    a, b = openpyxl.load_workbook(ours)["表"], openpyxl.load_workbook(theirs)["表"]
+    assert a.dimensions == b.dimensions == "A1:F6"
+    for r in range(1, 7):
+        assert a.row_dimensions[r].height == b.row_dimensions[r].height
+        for c in range(1, 7):
+            x, y = a.cell(r, c), b.cell(r, c)
+            if x.coordinate == "D2":  # xlsxwriter leaves a literal _x0041_ unescaped (Excel then shows "A")
+                assert x.value == "_x005F_x0041_ 原样" and y.value == "_x0041_ 原样"  # openpyxl doesn't decode
+                continue
+            assert (x.value, x.data_type, x.number_format, x.font.b, x.border.left.style) == \
+                   (y.value, y.data_type, y.number_format, y.font.b, y.border.left.style), x.coordinate
+    assert a.cell(2, 6).value == "x" * CELL_TEXT_MAX and a.cell(4, 5).value == when and a.cell(3, 2).value == "中间"
+    read = [python_calamine.CalamineWorkbook.from_path(p).get_sheet_by_name("表").to_python() for p in (ours, theirs)]
+    assert read[0] == read[1] and read[0][1][:5] == tricky[:5]  # calamine, like Excel, decodes the escapes

@@ -28,7 +28,7 @@ from typing import Sequence
 
 import xlsxwriter
 
-from .excel import METADATA_SHEET, atomic_path, col_letter, parse_a1, quote_sheet, sheet_name
+from .excel import METADATA_SHEET, SheetRows, atomic_path, col_letter, parse_a1, quote_sheet, sheet_name, splice_rows
 from .orgs import Org
 from .rollup import (OVERDUE_STATUSES, REPORT_STATUSES, Coverage, FormRollup, Provenance, RollupResult,
                      ReportStatus)
@@ -90,11 +90,12 @@ _STYLE = {
 
 
 class _Styles:
-    """This module's formats, created once per workbook."""
+    """This module's formats, created once per workbook; and the rows written as XML, put in at the end."""
 
     def __init__(self, wb: xlsxwriter.Workbook):
         self.wb = wb
         self.cache: dict[str, object] = {}
+        self.spliced: list[SheetRows] = []
 
     def __getitem__(self, name: str):
         if name not in self.cache:
@@ -132,6 +133,7 @@ def write_summary(result: RollupResult, path: Path | str) -> Path:
         _metadata(wb, result, specs[closing] if closing else None)
         cover.activate()
         wb.close()
+        splice_rows(tmp, wb, st.spliced)
     return path
 
 
@@ -336,10 +338,12 @@ def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec
     row = write_table_header(g, table, head_top, spans)
     for c, head in enumerate(COVERAGE_HEADS):
         g.put(head_top, cov0 + c, row - 1, cov0 + c, head, g.fmt("header"))
+    rows = SheetRows(ws)
+    st.spliced.append(rows)
     for i, r in enumerate(consolidated_rows(result, fr, load_specs())):
-        label = _form_row(ws, st, row + i, r, fields, cov0)
-        lines = max(_lines(label, widths[0]), _lines(r.status, COVERAGE_WIDTHS[-1]))
-        g.height(row + i, max(20, lines * LINE_PT + 6))
+        cells = _form_row(st, r, fields, cov0)
+        lines = max(_lines(cells[0][0], widths[0]), _lines(r.status, COVERAGE_WIDTHS[-1]))
+        rows.add(row + i, cells, max(20, lines * LINE_PT + 6))
         end = row + i
     g.finish()
     note = end + 1
@@ -360,8 +364,8 @@ def _fill_report_date(g: Grid, ws, result: RollupResult) -> None:
             ws.write_datetime(block.r0, block.c0, day, g.fmt("head_fixed", num_format="yyyy-mm-dd"))
 
 
-def _form_row(ws, st: _Styles, r: int, row: _Row, fields: Sequence[Field], cov0: int) -> str:
-    """Write one consolidated row; return its label (the row height depends on it)."""
+def _form_row(st: _Styles, row: _Row, fields: Sequence[Field], cov0: int) -> list[tuple[object, object]]:
+    """The cells of one consolidated row: its label, figures, an empty spacer, coverage and words."""
     kind = row.kind
     text_fmt, num_fmt = {
         "total": (st["total_text"], st["total_num"]), "subtotal": (st["sub_text"], st["sub_num"]),
@@ -369,17 +373,16 @@ def _form_row(ws, st: _Styles, r: int, row: _Row, fields: Sequence[Field], cov0:
     }[kind]
     short = row.org.aliases[0] if row.org.aliases else row.org.name
     label = {"total": TOTAL_LABEL, "subtotal": SUBTOTAL_PREFIX + short}.get(kind, row.org.name)
-    ws.write_string(r, 0, label, text_fmt)
     figures = (row.figures or {}) if kind != "missing" else {}
-    ws.write_row(r, 1, [figures.get(f.key) for f in fields[1:]], num_fmt)  # numbers; None -> bordered blank
+    cells = [(label, text_fmt)] + [(figures.get(f.key), num_fmt) for f in fields[1:]]  # None: a bordered blank
+    cells += [(None, None)] * (cov0 - len(cells))
     cov = row.coverage
-    ws.write_row(r, cov0, (cov.expected, cov.reported, cov.on_time) if cov else (None, None, None), num_fmt)
+    cells += [(n, num_fmt) for n in ((cov.expected, cov.reported, cov.on_time) if cov else (None, None, None))]
     words = row.status
     plain = words.removeprefix("本级：")
     word_fmt = st["missing_word"] if kind == "missing" or plain.startswith((MISSING, "未通过")) else \
         st["late_word"] if plain.startswith("逾期") else st["center"]
-    ws.write_string(r, cov0 + 3, words, word_fmt)
-    return label
+    return cells + [(words, word_fmt)]
 
 
 # ---------------------------------------------------------------- cover
@@ -472,6 +475,8 @@ class _List:
                  sub: str = "", note: str = ""):
         self.ws = wb.add_worksheet(name)
         self.st = st
+        self.xml = SheetRows(self.ws)  # the data rows (add)
+        st.spliced.append(self.xml)
         self.plans: dict[tuple[str, ...], list[tuple[object, float]]] = {}  # row styles -> (format, width)s
         self.widths = list(widths)
         self.last_col = len(widths) - 1
@@ -500,34 +505,21 @@ class _List:
 
     def add(self, values: Sequence[object], styles: tuple[str, ...]) -> None:
         """One row: text as text, numbers as numbers, times as times; blank for None and "".
-
-        Each cell goes straight to its typed write_* call (what write() would pick), so text from
-        submissions stays text whatever the workbook's options.
-        """
-        cells = self.plans.get(styles) or self._plan(styles)
-        ws, row, lines = self.ws, self.row, 1
-        for c, value in enumerate(values):
+        Text from submissions stays text: nothing is turned into a formula, a link or a number."""
+        plan = self.plans.get(styles) or self._plan(styles)
+        cells, lines = [], 1
+        for (fmt, width), value in zip(plan, values):
             kind = type(value)
-            if kind is not str:
-                if kind is int or kind is float:
-                    ws.write_number(row, c, value, cells[c][0])
-                    continue
-                if value is None:
-                    ws.write_blank(row, c, None, cells[c][0])
-                    continue
+            if kind is not str and kind is not int and kind is not float and value is not None:
                 if isinstance(value, (datetime, date)):  # a time gets a time format, in whatever column
-                    ws.write(row, c, value, self.st["time"])
-                    continue
-                value = str(value)
-            if not value:
-                ws.write_blank(row, c, None, cells[c][0])
-                continue
-            fmt, width = cells[c]
-            ws.write_string(row, c, value, fmt)
-            if len(value) * 15 > width * 7 - 3 or "\n" in value:  # else one line even all-CJK (_lines)
+                    fmt = self.st["time"]
+                else:
+                    value, kind = str(value), str
+            if kind is str and (len(value) * 15 > width * 7 - 3 or "\n" in value):  # else one line (_lines)
                 lines = max(lines, _lines_needed(value, width))
-        ws.set_row(row, max(20, lines * LINE_PT + 6))
-        self.row = row + 1
+            cells.append((value, fmt))
+        self.xml.add(self.row, cells, max(20, lines * LINE_PT + 6))
+        self.row += 1
 
     def _plan(self, styles: tuple[str, ...]) -> list[tuple[object, float]]:
         """(format, width) per column for rows styled `styles`."""
