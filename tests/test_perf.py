@@ -133,3 +133,20 @@ def test_progress_bar_on_a_terminal_only_and_never_in_json(tmp_path):
     done = subprocess.run([sys.executable, "-m", "zhenggai_xls.cli", "validate", str(inbox), "--json"],
                           capture_output=True, text=True)
     assert json.loads(done.stdout)["files"] and done.stderr == ""
+
+
+def test_the_script_leaves_at_once_with_mains_status_and_all_output(tmp_path):
+    """cli.run (the installed script) skips freeing objects at exit: statuses and output stay main()'s."""
+    import json
+    import subprocess
+    import sys
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "zhenggai_xls.cli", *args], capture_output=True, text=True)
+
+    inbox = _inbox(tmp_path / "inbox")
+    done = cli("validate", str(inbox), "--json")
+    assert done.returncode == 1 and len(json.loads(done.stdout)["files"]) == 13  # a file in error; all flushed
+    assert cli("--version").returncode == 0
+    bad = cli("validate", str(tmp_path / "无此文件夹"))
+    assert bad.returncode == 2 and "无此文件夹" in bad.stderr

@@ -6,6 +6,7 @@ the library's errors into `click.ClickException` — no traceback reaches a cler
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -335,5 +336,23 @@ def remind(inbox: Path, campaign_dir: Path, level: str | None, as_of, output: Pa
         click.echo(f"已发送 {sum(o.ok for o in sent)} 封催报邮件。")
 
 
+def run() -> None:
+    """The `zhenggai` script: main(), then leave at once with its exit status, output flushed.
+    Freeing a large run's objects one by one at exit (hundreds of MB at thousands of files) would
+    keep a clerk waiting ~0.3 s more for nothing; every file is written and closed by then."""
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    if isinstance(code, str):  # as Python does with sys.exit("text")
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
