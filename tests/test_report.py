@@ -7,6 +7,7 @@ import subprocess
 import unicodedata
 import zipfile
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -357,7 +358,7 @@ def test_rows_written_as_xml_read_back_like_xlsxwriters(tmp_path):
     they read the same cells written by xlsxwriter: Excel's escapes, types, formats, heights."""
     tricky = ["A&B <c> \"d\"", "  两头空格  ", "控制\x01字符", "_x0041_ 原样", "=SUM(A1)", "x" * (CELL_TEXT_MAX + 5)]
     when = datetime(2023, 11, 18, 10, 30)
-    numbers = [7, 2.5, None, "", when, date(2023, 11, 20)]
+    numbers = [7, 2.5, None, "", when, date(2023, 11, 20), Decimal("3.5"), float("nan")]
 
     def book(path, spliced: bool):
         wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
@@ -365,7 +366,7 @@ def test_rows_written_as_xml_read_back_like_xlsxwriters(tmp_path):
         bold, day = wb.add_format({"bold": True, "border": 1}), wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         rows = SheetRows(ws)
         ws.write_string(0, 0, "标题")  # xlsxwriter's rows before, between and after
-        line1, line3 = [(t, bold) for t in tricky], list(zip(numbers, (None, bold, bold, None, day, day)))
+        line1, line3 = [(t, bold) for t in tricky], list(zip(numbers, (None, bold, bold, None, day, day, None, bold)))
         ws.write_string(2, 1, "中间")
         ws.write_number(5, 0, 1)
         if spliced:
@@ -375,17 +376,20 @@ def test_rows_written_as_xml_read_back_like_xlsxwriters(tmp_path):
             ws.set_row(1, 30)
             for r, line in ((1, line1), (3, line3)):
                 for c, (value, fmt) in enumerate(line):
-                    ws.write(r, c, value[:CELL_TEXT_MAX] if isinstance(value, str) else value, fmt)
+                    if value != value:  # NaN: xlsxwriter refuses it; SheetRows writes a blank
+                        ws.write_blank(r, c, None, fmt)
+                    else:
+                        ws.write(r, c, value[:CELL_TEXT_MAX] if isinstance(value, str) else value, fmt)
         wb.close()
         splice_rows(path, wb, [rows])
         return path
 
     ours, theirs = book(tmp_path / "ours.xlsx", True), book(tmp_path / "theirs.xlsx", False)
     a, b = openpyxl.load_workbook(ours)["表"], openpyxl.load_workbook(theirs)["表"]
-    assert a.dimensions == b.dimensions == "A1:F6"
+    assert a.dimensions == b.dimensions == "A1:H6"
     for r in range(1, 7):
         assert a.row_dimensions[r].height == b.row_dimensions[r].height
-        for c in range(1, 7):
+        for c in range(1, 9):
             x, y = a.cell(r, c), b.cell(r, c)
             if x.coordinate == "D2":  # xlsxwriter leaves a literal _x0041_ unescaped (Excel then shows "A")
                 assert x.value == "_x005F_x0041_ 原样" and y.value == "_x0041_ 原样"  # openpyxl doesn't decode
