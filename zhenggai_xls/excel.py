@@ -9,7 +9,7 @@ import re
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -18,6 +18,7 @@ SHEET_NAME_MAX = 31
 LIST_SOURCE_MAX = 255  # characters in a data-validation list typed inline
 METADATA_SHEET = "_zhenggai"  # hidden sheet holding machine-readable metadata
 CELL_TEXT_MAX = 32767  # characters Excel keeps in a cell
+EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of the 1900 date system, after Excel's 1900-02-29 bug
 
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -87,7 +88,6 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
 # ---------------------------------------------------------------- rows written as sheet XML
 
 _ESCAPES = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|_x[0-9A-Fa-f]{4}_")
-_EPOCH = datetime(1899, 12, 30)  # day 0 of Excel's 1900 date system, as counted from 1900-03-01 on
 
 
 def _text_xml(text: str) -> str:
@@ -102,10 +102,10 @@ def _text_xml(text: str) -> str:
 
 
 def _serial(value: date) -> float:
-    """A date or time as Excel's serial number (days since 1899-12-30)."""
+    """A date or time as Excel's serial number (days since EXCEL_EPOCH)."""
     if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    return (value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
+        value = datetime.combine(value, time())
+    return (value.replace(tzinfo=None) - datetime.combine(EXCEL_EPOCH, time())) / timedelta(days=1)
 
 
 class SheetRows:

@@ -30,6 +30,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, NamedTuple, Sequence
 
+from .excel import EXCEL_EPOCH
 from .problems import Problem, problem
 from .spec import Field
 from .submission import RawCell
@@ -184,7 +185,6 @@ def _typed_choice_key(text: str) -> str:
 
 # ---------------------------------------------------------------- dates
 
-EXCEL_EPOCH = date(1899, 12, 30)  # 1900 date system, after Excel's 1900-02-29 bug
 SERIAL_MIN = (date(1990, 1, 1) - EXCEL_EPOCH).days  # plausible dates for a campaign
 SERIAL_MAX = (date(2100, 12, 31) - EXCEL_EPOCH).days
 
