@@ -102,6 +102,12 @@ class _Styles:
             self.cache[name] = self.wb.add_format({"font_name": "宋体", "font_size": 11, **_STYLE[name]})
         return self.cache[name]
 
+    def sheet_rows(self, ws) -> SheetRows:
+        """Rows for `ws` written as XML, put into the workbook once it is closed (write_summary)."""
+        rows = SheetRows(ws)
+        self.spliced.append(rows)
+        return rows
+
     def fill(self, color: str):
         """A plain background colour (conditional formats)."""
         key = "fill" + color
@@ -338,8 +344,7 @@ def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec
     row = write_table_header(g, table, head_top, spans)
     for c, head in enumerate(COVERAGE_HEADS):
         g.put(head_top, cov0 + c, row - 1, cov0 + c, head, g.fmt("header"))
-    rows = SheetRows(ws)
-    st.spliced.append(rows)
+    rows = st.sheet_rows(ws)
     for i, r in enumerate(consolidated_rows(result, fr, load_specs())):
         cells = _form_row(st, r, fields, cov0)
         lines = max(_lines(cells[0][0], widths[0]), _lines(r.status, COVERAGE_WIDTHS[-1]))
@@ -475,8 +480,7 @@ class _List:
                  sub: str = "", note: str = ""):
         self.ws = wb.add_worksheet(name)
         self.st = st
-        self.xml = SheetRows(self.ws)  # the data rows (add)
-        st.spliced.append(self.xml)
+        self.xml = st.sheet_rows(self.ws)  # the data rows (add)
         self.plans: dict[tuple[str, ...], list[tuple[object, float]]] = {}  # row styles -> (format, width)s
         self.widths = list(widths)
         self.last_col = len(widths) - 1
