@@ -92,11 +92,11 @@ _ESCAPES = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|_x[0-9A-Fa-f]{4}_")
 
 def _text_xml(text: str) -> str:
     """A cell's inline string: XML-escaped; control characters as _xHHHH_ (and a literal _xHHHH_
-    protected), as ECMA-376 writes them; leading/trailing spaces kept."""
-    if _ESCAPES.search(text):
-        text = re.sub(r"_(?=x[0-9A-Fa-f]{4}_)", "_x005F_", text)
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"_x{ord(m.group()):04X}_", text)
+    protected), as ECMA-376 writes them; leading/trailing spaces kept. (SheetRows.add writes plain
+    text without calling this.)"""
+    text = re.sub(r"_(?=x[0-9A-Fa-f]{4}_)", "_x005F_", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"_x{ord(m.group()):04X}_", text)
     space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
     return f"<is><t{space}>{text}</t></is>"
 

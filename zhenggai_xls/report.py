@@ -519,8 +519,8 @@ class _List:
                     fmt = self.st["time"]
                 else:
                     value, kind = str(value), str
-            if kind is str and (len(value) * 15 > width * 7 - 3 or "\n" in value):  # else one line (_lines)
-                lines = max(lines, _lines_needed(value, width))
+            if kind is str:
+                lines = max(lines, _lines(value, width))
             cells.append((value, fmt))
         self.xml.add(self.row, cells, max(20, lines * LINE_PT + 6))
         self.row += 1
