@@ -444,6 +444,10 @@ def best(runs: list[Run]) -> Run:
     return Run(fastest.label, fastest.files, fastest.seconds, max(r.peak for r in runs), fastest.code, fastest.cpu)
 
 
+def best_of(args: argparse.Namespace) -> str:
+    return f"; best of {args.repeat} runs per stage" if args.repeat > 1 else ""
+
+
 def bench_inbox(args: argparse.Namespace) -> int:
     root = make_data(Path(args.data or tempfile.gettempdir()) / "zhenggai-bench" /
                      f"v{DATA_VERSION}-u{args.units}-r{args.rows}", args.units, args.rows)
@@ -467,8 +471,8 @@ def bench_inbox(args: argparse.Namespace) -> int:
             seen[name].append(stages[name]())
     runs = {name: best(found) for name, found in seen.items()}
     naive, floor, rollup = runs.get("naive"), runs["floor"], runs["rollup"]
-    repeated = f"; best of {args.repeat} interleaved runs per stage" if args.repeat > 1 else ""
-    print(f"\n{args.units} 党支部 × (备案表 + 整改清单 of {args.rows} rows) = {files} files; {machine()}{repeated}\n")
+    print(f"\n{args.units} 党支部 × (备案表 + 整改清单 of {args.rows} rows) = {files} files; {machine()}"
+          f"{best_of(args)}\n")
     print(table(list(runs.values()), naive, floor))
     checks = [("rollup ≥ 15× faster than naive", naive and naive.seconds / rollup.seconds >= 15),
               ("rollup ≤ 3× the calamine floor", rollup.seconds / floor.seconds <= 3),
@@ -483,9 +487,10 @@ def bench_inbox(args: argparse.Namespace) -> int:
 def bench_big_ledger(args: argparse.Namespace) -> int:
     path = make_big_ledger(Path(args.data or tempfile.gettempdir()) / "zhenggai-bench" / f"v{DATA_VERSION}-big",
                            args.big_ledger)
-    run = measure(f"zhenggai validate ({args.big_ledger:,} rows)", 1, zhenggai("validate", str(path)),
-                  ok_codes=(0, 1))
-    print(f"\none 整改清单 of {args.big_ledger:,} rows ({path.stat().st_size / 2**20:.1f} MiB); {machine()}\n")
+    run = best([measure(f"zhenggai validate ({args.big_ledger:,} rows)", 1, zhenggai("validate", str(path)),
+                        ok_codes=(0, 1)) for _ in range(args.repeat)])
+    size = path.stat().st_size / 2**20
+    print(f"\none 整改清单 of {args.big_ledger:,} rows ({size:.1f} MiB); {machine()}{best_of(args)}\n")
     print(table([run], None, None))
     ok = run.seconds < 10 and run.peak < 2**30
     print(f"\n{'PASS' if ok else 'FAIL'}  validate under 10 s and 1 GiB")
