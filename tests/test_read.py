@@ -17,6 +17,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import WILD
 from zhenggai_xls.excel import METADATA_SHEET, parse_a1
 from zhenggai_xls.problems import RULES
 from zhenggai_xls.read import Limits, ReadError, read_workbook
@@ -259,6 +260,53 @@ def test_members_read_from_memory_match_zipfile(tmp_path, method):
         assert all(ours.read(name) == plain.read(name) for name in plain.namelist())
     sheet = read_workbook(path).sheets[0]
     assert sheet.formulas_without_value == {parse_a1("C3")} and sheet.errors == {parse_a1("D4"), parse_a1("E5")}
+
+
+def _zipfile_members(data: bytes) -> list[tuple]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return [(i.filename, i.header_offset, i.compress_size, i.file_size, i.compress_type, i.CRC, i.flag_bits)
+                for i in zf.infolist()]
+
+
+def test_zip_directory_read_like_zipfile():
+    """Every zip among the real-world workbooks: the directory read with struct states what zipfile's
+    does (names in UTF-8 and in cp437, offsets, sizes, CRCs), and the package lists the same members."""
+    from zhenggai_xls.read import _directory, _Package
+    zips = [p.read_bytes() for p in sorted(WILD.iterdir()) if p.read_bytes()[:4] == b"PK\x03\x04"]
+    assert len(zips) > 20
+    read = 0
+    for data in zips:
+        try:
+            expected = _zipfile_members(data)
+        except zipfile.BadZipFile:
+            continue
+        found = _directory(data)
+        if found is not None:  # declined layouts (zip64, data before the zip…) go to zipfile
+            assert [tuple(m) for m in found] == expected
+            read += 1
+        assert _Package(data).namelist() == [m[0] for m in expected]
+    assert read > 20
+
+
+def test_zip_directory_declines_what_it_does_not_read():
+    """A zip with a comment, or with zip64 local headers, is read from its directory; one with bytes
+    before it (a self-extractor) is left to zipfile. Either way the members read as zipfile reads them."""
+    from zhenggai_xls.read import _directory, _Package
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.xml", "<a/>" * 100)
+        zf.writestr("名字.xml", "<b/>")
+        with zf.open("c.xml", "w", force_zip64=True) as fh:
+            fh.write(b"<c/>")
+        zf.comment = b"a comment"
+    plain = buf.getvalue()
+    prefixed = b"MZ" + b"\0" * 1000 + plain
+    assert [tuple(m) for m in _directory(plain)] == _zipfile_members(plain)
+    assert _directory(prefixed) is None
+    for data in (plain, prefixed):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf, _Package(data) as ours:
+            assert ours.namelist() == zf.namelist() == ["a.xml", "名字.xml", "c.xml"]
+            assert all(ours.read(n) == zf.read(n) for n in zf.namelist())
 
 
 @pytest.mark.parametrize("damage", ["crc", "deflate"])
