@@ -6,6 +6,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -307,6 +308,48 @@ def test_zip_directory_declines_what_it_does_not_read():
         with zipfile.ZipFile(io.BytesIO(data)) as zf, _Package(data) as ours:
             assert ours.namelist() == zf.namelist() == ["a.xml", "名字.xml", "c.xml"]
             assert all(ours.read(n) == zf.read(n) for n in zf.namelist())
+
+
+def _aborting_xls(source: Path) -> bytes:
+    """An .xls whose DIMENSIONS record (BIFF8: first row, last row + 1, first col, last col + 1) has
+    its first row far after its last: calamine asks for terabytes and aborts."""
+    data = bytearray(source.read_bytes())
+    at = data.index(b"\x00\x02\x0e\x00")
+    data[at + 4:at + 8] = (0x00E00000).to_bytes(4, "little")
+    return bytes(data)
+
+
+def test_xls_that_aborts_the_native_reader_is_corrupt(tmp_path, converted):
+    """Some damaged .xls files make calamine abort the whole process (here a DIMENSIONS record whose
+    first row lies after its last asks for terabytes). Binary formats are read in a child process:
+    the file is file.corrupt and the run goes on."""
+    path = tmp_path / "damaged.xls"
+    path.write_bytes(_aborting_xls(converted["xls"]))
+    native = "import python_calamine as pc, sys; b = pc.CalamineWorkbook.from_path(sys.argv[1]); " \
+             "[b.get_sheet_by_name(n).to_python() for n in b.sheet_names]"
+    alone = subprocess.run([sys.executable, "-c", native, str(path)], capture_output=True, timeout=60)
+    assert alone.returncode < 0  # killed by a signal: calamine alone does not survive this file
+    expect_error(path, "file.corrupt")
+    assert read_workbook(converted["xls"]).sheets[0].cells  # an undamaged .xls reads as before
+
+
+def test_an_aborting_xls_among_others_in_worker_processes(tmp_path, converted, monkeypatch):
+    """In a run with worker processes (and in one without), the .xls that kills calamine is file.corrupt
+    and every other file is read as usual."""
+    from zhenggai_xls import validate as V
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(3):
+        shutil.copy(converted["xlsx"], inbox / f"b{i}.xlsx")
+        shutil.copy(converted["xls"], inbox / f"c{i}.xls")
+        (inbox / f"a{i}.xls").write_bytes(_aborting_xls(converted["xls"]))
+    one = V.validate_paths([inbox], workers=1)
+    monkeypatch.setattr(V, "POOL_MIN_FILES", 2)
+    two = V.validate_paths([inbox], workers=2)
+    assert V.report_json(two) == V.report_json(one)
+    verdicts = {s.path.name: [p.rule for p in s.problems] for s in two}
+    assert all(verdicts[f"a{i}.xls"] == ["file.corrupt"] for i in range(3))
+    assert all(next(s for s in two if s.path.name == f"c{i}.xls").form for i in range(3))
 
 
 @pytest.mark.parametrize("damage", ["crc", "deflate"])
