@@ -32,6 +32,9 @@ def test_demo_command_writes_the_campaign_and_the_workbook(demo_run):
     assert "汇总表" in run.output and str(folder / SUMMARY_FILE) in run.output
     assert "应报" in run.output and "逾期" in run.output
     wb = openpyxl.load_workbook(folder / SUMMARY_FILE)
+    kinds = [row[4] for row in wb["逾期事项"].iter_rows(min_row=4, values_only=True)]
+    counts = "，".join(f"{kind} {kinds.count(kind)}" for kind in ("逾期未完成", "逾期完成", "临期", "长期坚持"))
+    assert f"逾期事项：{counts}；" in run.output  # each kind as many as the sheet lists, none counted as overdue
     assert {"封面", "整改方案制定情况统计表", "整改清单", "报送情况", "逾期事项", "未通过校验与被替代", "来源"} <= set(wb.sheetnames)
 
 

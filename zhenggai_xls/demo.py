@@ -29,7 +29,7 @@ from .orgs import Org, OrgTree
 from .report import write_summary
 from .rollup import RollupResult, rollup_inbox
 from .spec import Spec, Table, load_specs
-from .status import BEIJING
+from .status import BEIJING, overdue_words
 from .template import Formats, Grid, column_width, template_metadata, write_table_header, write_templates
 
 PRESET = "plan-filing"
@@ -99,7 +99,7 @@ class DemoResult:
             f"  收件：{self.inbox} 中 {len(self.files)} 个文件（含逾期、格式不规范、有错误、重复报送和非表格附件）",
             f"  报送：应报 {c['expected']} 份，按时 {c['on_time']}，逾期 {c['late']}，未报 {c['missing']}，"
             f"未通过校验 {c['invalid']}",
-            f"  逾期事项：{len(self.result.overdue)} 项；被替代的旧版本：{len(self.result.superseded)} 份",
+            f"  逾期事项：{overdue_words(self.result.overdue)}；被替代的旧版本：{len(self.result.superseded)} 份",
             f"  汇总表：{self.workbook}",
             f"  空白模板：{self.folder / ALL_TEMPLATES}（全部 {len(load_specs())} 张表）",
             f"下一步：用 Excel 或 WPS 打开汇总表；或运行 zhenggai status {self.inbox} --campaign {self.folder}",

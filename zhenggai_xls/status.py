@@ -178,9 +178,16 @@ def status_text(result) -> str:
     return "\n".join(lines)
 
 
+def overdue_words(items) -> str:
+    """'逾期未完成 3，逾期完成 1，临期 2，长期坚持 4': the 逾期事项 sheet's rows by kind."""
+    from .overdue import status_counts
+
+    n = status_counts(items)
+    return f"逾期未完成 {n['overdue']}，逾期完成 {n['done_late']}，临期 {n['due_soon']}，长期坚持 {n['ongoing']}"
+
+
 def summary_text(result, workbook: Path | None = None) -> str:
     """A few Chinese lines after `rollup`: who reported, per-form coverage, overdue items, the workbook."""
-    from .overdue import status_counts
     from .spec import load_specs
 
     specs = load_specs()
@@ -194,9 +201,7 @@ def summary_text(result, workbook: Path | None = None) -> str:
         if cover is not None:
             lines.append(f"  {specs[form].title}：应报 {cover.expected}，已报 {cover.reported}，按时 {cover.on_time}")
     if result.overdue:
-        n = status_counts(result.overdue)
-        lines.append(f"逾期事项：逾期未完成 {n['overdue']}，逾期完成 {n['done_late']}，临期 {n['due_soon']}，"
-                     f"长期坚持 {n['ongoing']}")
+        lines.append(f"逾期事项：{overdue_words(result.overdue)}")
     if result.conflicts:
         units = len({x.unit for x in result.conflicts})
         lines.append(f"注意：{units} 个党支部的备案表与党(工)委统计表数字不一致（{len(result.conflicts)} 处），"
