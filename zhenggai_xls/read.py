@@ -13,8 +13,10 @@ blanks). Merges come from calamine for .xlsx/.xls and from content.xml for
 from __future__ import annotations
 
 import csv
+import faulthandler
 import io
 import os
+import pickle
 import posixpath
 import re
 import struct
@@ -536,8 +538,7 @@ class _Sandbox:
         self._owner = self._pid = None
 
     def read(self, *args) -> Workbook:
-        import pickle
-
+        """_read_book(*args) in the child."""
         if self._owner != os.getpid():
             self._start()
         try:
@@ -580,9 +581,6 @@ def _serve(requests_in: int, answers_out: int) -> None:
     """The sandbox child: read each requested workbook, answer with it (or its Problem, or the name of
     what went wrong); exit when the parent closes its end. Its stderr and fault handler are silenced:
     a native crash's backtrace is no message for a clerk."""
-    import faulthandler
-    import pickle
-
     try:
         faulthandler.disable()
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
