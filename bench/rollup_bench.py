@@ -24,14 +24,13 @@ Each stage runs --repeat times (default 3), the stages in turn, and the
 fastest run of each is kept (as timeit keeps its minimum: these machines'
 speed drifts by half within an hour, and a round's stages drift alike).
 It prints seconds, ms per file, speed-up over the naive way, cost over the
-floor and peak memory (the highest of any run). Peak memory is the largest sum of the resident set
-sizes (RSS from /proc/PID/statm) of the stage's process and all its
-descendants, sampled every 50 ms (a sample walks /proc, ~2.5 ms of CPU: more
-often would take a share of a 2-core machine from the stage measured); pages
-shared between processes are counted once per process, so it is an upper
-bound. CPU s is the user + system time of
-the stage's whole process tree (worker processes included): wall time above
-CPU s ÷ cores means the machine was busy with something else.
+floor and peak memory (the highest of any run). Peak memory is the largest
+sum of the resident set sizes (RSS from /proc/PID/statm) of the stage's
+process and all its descendants, sampled every 50 ms (a sample walks /proc,
+~2.5 ms of CPU: more often would take a share of a 2-core machine from the
+stage measured); pages shared between processes are counted once per
+process, so it is an upper bound. CPU s is the user + system time of the
+stage's whole process tree (worker processes included).
 """
 from __future__ import annotations
 
@@ -47,7 +46,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -440,8 +439,7 @@ def machine() -> str:
 def best(runs: list[Run]) -> Run:
     """The fastest of repeated runs of one stage (as timeit takes the minimum: the run the machine
     disturbed least), with the highest peak memory seen in any of them."""
-    fastest = min(runs, key=lambda r: r.seconds)
-    return Run(fastest.label, fastest.files, fastest.seconds, max(r.peak for r in runs), fastest.code, fastest.cpu)
+    return replace(min(runs, key=lambda r: r.seconds), peak=max(r.peak for r in runs))
 
 
 def best_of(args: argparse.Namespace) -> str:
