@@ -579,11 +579,14 @@ class _Sandbox:
 
 def _serve(requests_in: int, answers_out: int) -> None:
     """The sandbox child: read each requested workbook, answer with it (or its Problem, or the name of
-    what went wrong); exit when the parent closes its end. Its stderr and fault handler are silenced:
-    a native crash's backtrace is no message for a clerk."""
+    what went wrong); exit when the parent closes its end. Its output and fault handler are silenced:
+    a native crash's backtrace is no message for a clerk, and a pipe reading the parent's output ends
+    with the parent, not with this child."""
     try:
         faulthandler.disable()
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
         with os.fdopen(requests_in, "rb") as requests, os.fdopen(answers_out, "wb") as answers:
             while True:
                 try:
