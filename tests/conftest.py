@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -18,6 +20,22 @@ WILD = next((p for p in (Path(os.environ.get("ZHENGGAI_WILD", "/nonexistent")),
                          Path(__file__).resolve().parents[2] / "shared" / "wild" / "calamine",
                          Path("/work/shared/wild/calamine")) if p.is_dir()),
             Path(__file__).resolve().parents[2] / "shared" / "wild" / "calamine")
+
+def aborting_xls(source: Path) -> bytes:
+    """An .xls whose DIMENSIONS record (BIFF8: first row, last row + 1, first col, last col + 1) has
+    its first row far after its last: calamine asks for terabytes and aborts."""
+    data = bytearray(source.read_bytes())
+    at = data.index(b"\x00\x02\x0e\x00")
+    data[at + 4:at + 8] = (0x00E00000).to_bytes(4, "little")
+    return bytes(data)
+
+
+def aborts_calamine(path: Path) -> bool:
+    """Whether calamine reading every sheet of `path` kills the process (tried in a subprocess)."""
+    native = ("import python_calamine as pc, sys; b = pc.CalamineWorkbook.from_path(sys.argv[1]); "
+              "[b.get_sheet_by_name(n).to_python() for n in b.sheet_names]")
+    return subprocess.run([sys.executable, "-c", native, str(path)], capture_output=True, timeout=60).returncode < 0
+
 
 # A sheet layout as tests write it: {"C6": value, …} and merges as ["C6:C8", …].
 Layout = tuple[str, dict[str, object], list[str]]

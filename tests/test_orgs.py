@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import csv
+import subprocess
 
 import pytest
 import xlsxwriter
 
+from conftest import aborting_xls, aborts_calamine
 from zhenggai_xls.errors import ConfigError
 from zhenggai_xls.orgs import Org, OrgTree, load_orgs, name_key
 
@@ -142,6 +144,21 @@ def test_missing_and_unsupported_files(tmp_path):
     (tmp_path / "broken.xlsx").write_bytes(b"not a zip at all")
     with pytest.raises(ConfigError, match="无法打开"):
         load_orgs(tmp_path / "broken.xlsx")
+
+
+def test_orgs_xls_is_read_and_a_damaged_one_that_aborts_calamine_is_refused(tmp_path):
+    """An .xls org tree saved by LibreOffice reads like the .xlsx; one damaged so that calamine aborts
+    the process is refused with a message (it is read in a child process)."""
+    xlsx = write_xlsx(tmp_path / "orgs.xlsx", TREE)
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "xls",
+                    "--outdir", str(tmp_path), str(xlsx)], check=True, capture_output=True, timeout=180)
+    xls = tmp_path / "orgs.xls"
+    assert [(o.code, o.name, o.parent) for o in load_orgs(xls)] == [(o.code, o.name, o.parent) for o in load_orgs(xlsx)]
+    damaged = tmp_path / "damaged.xls"
+    damaged.write_bytes(aborting_xls(xls))
+    assert aborts_calamine(damaged)
+    with pytest.raises(ConfigError, match="damaged.xls：无法打开组织架构文件"):
+        load_orgs(damaged)
 
 
 # ---------------------------------------------------------------- checks

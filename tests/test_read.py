@@ -6,7 +6,6 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -18,7 +17,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import WILD
+from conftest import WILD, aborting_xls, aborts_calamine
 from zhenggai_xls.excel import METADATA_SHEET, parse_a1
 from zhenggai_xls.problems import RULES
 from zhenggai_xls.read import Limits, ReadError, read_workbook
@@ -310,25 +309,13 @@ def test_zip_directory_declines_what_it_does_not_read():
             assert all(ours.read(n) == zf.read(n) for n in zf.namelist())
 
 
-def _aborting_xls(source: Path) -> bytes:
-    """An .xls whose DIMENSIONS record (BIFF8: first row, last row + 1, first col, last col + 1) has
-    its first row far after its last: calamine asks for terabytes and aborts."""
-    data = bytearray(source.read_bytes())
-    at = data.index(b"\x00\x02\x0e\x00")
-    data[at + 4:at + 8] = (0x00E00000).to_bytes(4, "little")
-    return bytes(data)
-
-
 def test_xls_that_aborts_the_native_reader_is_corrupt(tmp_path, converted):
     """Some damaged .xls files make calamine abort the whole process (here a DIMENSIONS record whose
     first row lies after its last asks for terabytes). Binary formats are read in a child process:
     the file is file.corrupt and the run goes on."""
     path = tmp_path / "damaged.xls"
-    path.write_bytes(_aborting_xls(converted["xls"]))
-    native = "import python_calamine as pc, sys; b = pc.CalamineWorkbook.from_path(sys.argv[1]); " \
-             "[b.get_sheet_by_name(n).to_python() for n in b.sheet_names]"
-    alone = subprocess.run([sys.executable, "-c", native, str(path)], capture_output=True, timeout=60)
-    assert alone.returncode < 0  # killed by a signal: calamine alone does not survive this file
+    path.write_bytes(aborting_xls(converted["xls"]))
+    assert aborts_calamine(path)  # killed by a signal: calamine alone does not survive this file
     expect_error(path, "file.corrupt")
     assert read_workbook(converted["xls"]).sheets[0].cells  # an undamaged .xls reads as before
 
@@ -342,7 +329,7 @@ def test_an_aborting_xls_among_others_in_worker_processes(tmp_path, converted, m
     for i in range(3):
         shutil.copy(converted["xlsx"], inbox / f"b{i}.xlsx")
         shutil.copy(converted["xls"], inbox / f"c{i}.xls")
-        (inbox / f"a{i}.xls").write_bytes(_aborting_xls(converted["xls"]))
+        (inbox / f"a{i}.xls").write_bytes(aborting_xls(converted["xls"]))
     one = V.validate_paths([inbox], workers=1)
     monkeypatch.setattr(V, "POOL_MIN_FILES", 2)
     two = V.validate_paths([inbox], workers=2)

@@ -482,19 +482,32 @@ def _csv_rows(path: Path) -> list[tuple[str, list[tuple[int, list]]]]:
 
 
 def _workbook_rows(path: Path) -> list[tuple[str, list[tuple[int, list]]]]:
-    from python_calamine import CalamineWorkbook
+    """Each sheet's rows as (1-based row number, values); a binary workbook is read in the reader's
+    sandbox (calamine may abort the process on a damaged .xls)."""
+    from .read import ReadError, isolated
 
     try:
-        book = CalamineWorkbook.from_path(str(path))
-        sheets = []
+        found = isolated(_calamine_rows, path) if path.suffix.lower() in (".xls", ".xlsb") else _calamine_rows(path)
+    except ReadError:  # the sandbox died of it
+        found = "内容无法解析"
+    except Exception as exc:  # calamine raises several unrelated types for broken files
+        found = str(exc)
+    if isinstance(found, str):
+        raise ConfigError([f"{path.name}：无法打开组织架构文件（{found}），请用 Excel 或 WPS 另存为 .xlsx 后再试。"])
+    return found
+
+
+def _calamine_rows(path: Path) -> list[tuple[str, list[tuple[int, list]]]]:
+    from python_calamine import CalamineWorkbook
+
+    sheets = []
+    with CalamineWorkbook.from_path(str(path)) as book:
         for name in book.sheet_names:
             if name == METADATA_SHEET:
                 continue
             values = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
             sheets.append((name, [(i + 1, row) for i, row in enumerate(values)]))
-        return sheets
-    except Exception as exc:  # calamine raises several unrelated types for broken files
-        raise ConfigError([f"{path.name}：无法打开组织架构文件（{exc}），请用 Excel 或 WPS 另存为 .xlsx 后再试。"]) from None
+    return sheets
 
 
 def load_orgs(path: Path | str) -> OrgTree:

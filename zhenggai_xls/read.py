@@ -539,20 +539,26 @@ class _Sandbox:
 
     def read(self, *args) -> Workbook:
         """_read_book(*args) in the child."""
-        if self._owner != os.getpid():
-            self._start()
-        try:
-            pickle.dump(args, self._requests, pickle.HIGHEST_PROTOCOL)
-            self._requests.flush()
-            found = pickle.load(self._answers)
-        except Exception:  # noqa: BLE001 — the child died on this file (EOF, broken pipe, a cut answer)
-            self._stop()
-            raise _fail("file.corrupt", detail="内容无法解析") from None
+        found = self.call(_read_book, *args)
         if isinstance(found, Problem):
             raise ReadError(found)
         if not isinstance(found, Workbook):
             raise _fail("file.corrupt", detail="内容无法解析")
         return found
+
+    def call(self, fn, *args):
+        """fn(*args) in the child (fn a module-level function): what it returned, the Problem of a
+        ReadError it raised, or the text of any other exception. ReadError (file.corrupt) when the child
+        dies on the way."""
+        if self._owner != os.getpid():
+            self._start()
+        try:
+            pickle.dump((fn, args), self._requests, pickle.HIGHEST_PROTOCOL)
+            self._requests.flush()
+            return pickle.load(self._answers)
+        except Exception:  # noqa: BLE001 — the child died on this file (EOF, broken pipe, a cut answer)
+            self._stop()
+            raise _fail("file.corrupt", detail="内容无法解析") from None
 
     def _start(self) -> None:
         requests_in, requests_out = os.pipe()
@@ -578,8 +584,8 @@ class _Sandbox:
 
 
 def _serve(requests_in: int, answers_out: int) -> None:
-    """The sandbox child: read each requested workbook, answer with it (or its Problem, or the name of
-    what went wrong); exit when the parent closes its end. Its output and fault handler are silenced:
+    """The sandbox child: run each request (a function and its arguments), answer with its result (or
+    a Problem, or the text of what went wrong); exit when the parent closes its end. Its output and fault handler are silenced:
     a native crash's backtrace is no message for a clerk, and a pipe reading the parent's output ends
     with the parent, not with this child."""
     try:
@@ -590,15 +596,15 @@ def _serve(requests_in: int, answers_out: int) -> None:
         with os.fdopen(requests_in, "rb") as requests, os.fdopen(answers_out, "wb") as answers:
             while True:
                 try:
-                    args = pickle.load(requests)
+                    fn, args = pickle.load(requests)
                 except EOFError:
                     break
                 try:
-                    found = _read_book(*args)
+                    found = fn(*args)
                 except ReadError as exc:
                     found = exc.problem
                 except BaseException as exc:  # noqa: BLE001 — answered as the file's verdict
-                    found = type(exc).__name__
+                    found = f"{type(exc).__name__}: {exc}"
                 pickle.dump(found, answers, pickle.HIGHEST_PROTOCOL)
                 answers.flush()
     finally:
@@ -606,6 +612,18 @@ def _serve(requests_in: int, answers_out: int) -> None:
 
 
 _SANDBOX = _Sandbox()
+
+
+def isolated(fn, *args):
+    """fn(*args) run in the sandbox child where this system can fork (for calamine on a binary
+    workbook, which may abort the process): its result, or the text of the exception it raised.
+    ReadError (file.corrupt) when the child died of it."""
+    if not hasattr(os, "fork"):
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001 — as the child answers
+            return f"{type(exc).__name__}: {exc}"
+    return _SANDBOX.call(fn, *args)
 
 
 def _read_book(path: Path, fmt: str, limits: Limits, extras: dict[str, _Extras], data: bytes | None) -> Workbook:
