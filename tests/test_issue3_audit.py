@@ -24,11 +24,10 @@ from openpyxl.cell.cell import MergedCell
 
 from zhenggai_xls.cli import main
 from zhenggai_xls.excel import METADATA_SHEET, a1, parse_a1
-from zhenggai_xls.locate import locate
 from zhenggai_xls.normalize import normalize_label
 from zhenggai_xls.orgs import Org, OrgTree
 from zhenggai_xls.problems import RULES
-from zhenggai_xls.read import Limits, read_workbook
+from zhenggai_xls.read import Limits
 from zhenggai_xls.spec import load_specs
 from zhenggai_xls.template import write_template
 from zhenggai_xls.validate import validate_paths, write_feedback_copies

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rollup_helpers import (at, filing_sub, invalid, ledger_sub, plan_filing_campaign, self_check_sub,
-                            small_tree, stats_row_from_filing, stats_sub, three_meetings_campaign,
+                            stats_row_from_filing, stats_sub, three_meetings_campaign,
                             weekly_sub)
 from zhenggai_xls.errors import ConfigError
 from zhenggai_xls.rollup import Coverage, rollup

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 
