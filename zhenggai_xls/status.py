@@ -181,9 +181,9 @@ def status_text(result) -> str:
 def overdue_words(items) -> str:
     """'逾期未完成 3，逾期完成 1，临期 2，长期坚持 4': the 逾期事项 sheet's rows by kind."""
     from .overdue import status_counts
+    from .rollup import OVERDUE_STATUSES
 
-    n = status_counts(items)
-    return f"逾期未完成 {n['overdue']}，逾期完成 {n['done_late']}，临期 {n['due_soon']}，长期坚持 {n['ongoing']}"
+    return "，".join(f"{OVERDUE_STATUSES[s]} {n}" for s, n in status_counts(items).items())
 
 
 def summary_text(result, workbook: Path | None = None) -> str:
