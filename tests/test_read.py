@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import shutil
 import struct
@@ -309,15 +310,37 @@ def test_zip_directory_declines_what_it_does_not_read():
             assert all(ours.read(n) == zf.read(n) for n in zf.namelist())
 
 
-def test_xls_that_aborts_the_native_reader_is_corrupt(tmp_path, converted):
+@pytest.mark.parametrize("start", ["fork", "spawn"])  # spawn: how the child starts on Windows and macOS
+def test_xls_that_aborts_the_native_reader_is_corrupt(tmp_path, converted, monkeypatch, start):
     """Some damaged .xls files make calamine abort the whole process (here a DIMENSIONS record whose
     first row lies after its last asks for terabytes). Binary formats are read in a child process:
-    the file is file.corrupt and the run goes on."""
+    the file is file.corrupt and the run goes on, with a new child for the next file."""
+    from zhenggai_xls import read
+    monkeypatch.setattr(read, "SANDBOX_START", start)
+    monkeypatch.setattr(read, "_SANDBOX", read._Sandbox())
     path = tmp_path / "damaged.xls"
     path.write_bytes(aborting_xls(converted["xls"]))
     assert aborts_calamine(path)  # killed by a signal: calamine alone does not survive this file
+    before = read_workbook(converted["xls"])
     expect_error(path, "file.corrupt")
-    assert read_workbook(converted["xls"]).sheets[0].cells  # an undamaged .xls reads as before
+    after = read_workbook(converted["xls"])  # an undamaged .xls reads as before
+    assert after.sheets[0].cells and after.sheets[0].cells == before.sheets[0].cells
+
+
+def test_binary_workbooks_are_read_here_where_no_child_can_start(converted, monkeypatch):
+    """Should no child process start at all (a frozen or embedded Python), .xls files are read in
+    this process as before, and no second start is tried for every file."""
+    from zhenggai_xls import read
+    starts = []
+
+    def no_child(self):
+        starts.append(1)
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(read, "_SANDBOX", read._Sandbox())
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", no_child)
+    assert read_workbook(converted["xls"]).sheets[0].cells and read_workbook(converted["xls"]).sheets[0].cells
+    assert len(starts) == 1
 
 
 def test_an_aborting_xls_among_others_in_worker_processes(tmp_path, converted, monkeypatch):

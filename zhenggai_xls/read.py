@@ -15,11 +15,12 @@ from __future__ import annotations
 import csv
 import faulthandler
 import io
+import multiprocessing
 import os
-import pickle
 import posixpath
 import re
 import struct
+import sys
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
@@ -516,26 +517,30 @@ def _read_ole(path: Path, data: bytes, limits: Limits) -> Workbook:
 # calamine's readers of the binary formats abort the whole process on some damaged files (a length
 # field that asks for terabytes, a record cut short): those are read in a child process that may die.
 ISOLATED_FORMATS = ("xls", "xlsb")
+# How the sandbox child starts: forked on Linux (at once, everything imported), else spawned (a fresh
+# interpreter importing this module, ~0.3 s once), as multiprocessing starts processes there.
+SANDBOX_START = "fork" if sys.platform == "linux" else "spawn"
 
 
 def _read_calamine(path: Path, fmt: str, limits: Limits, extras: dict[str, _Extras],
                    data: bytes | None = None) -> Workbook:
     """Values, merges and visibility of every worksheet; chart and macro sheets are skipped.
     From `data` when given (the file's bytes), else from the file."""
-    if fmt in ISOLATED_FORMATS and hasattr(os, "fork"):
+    if fmt in ISOLATED_FORMATS:
         return _SANDBOX.read(path, fmt, limits, extras, data)
     return _read_book(path, fmt, limits, extras, data)
 
 
 class _Sandbox:
-    """A forked child process reading workbooks for this process, one request at a time over two
-    pipes. Should a file make it die, that file is file.corrupt and the next one starts a new child.
+    """A child process reading workbooks for this process, one request at a time over a pipe.
+    Should a file make it die, that file is file.corrupt and the next one starts a new child.
     Started when first needed, by the process that uses it (a process forked from this one, such as
-    a pool worker, starts its own); it ends when this process closes its pipes, at exit at the latest.
-    One child for all files: forking one per file costs ~8 ms, a tenth of a second per dozen files."""
+    a pool worker, starts its own); it ends when this process closes its end, at exit at the latest.
+    One child for all files: starting one per file costs ~8 ms even forked."""
 
     def __init__(self) -> None:
-        self._owner = self._pid = None
+        self._owner = self._process = self._pipe = None
+        self._cannot_start_in: int | None = None  # a process where no child would run: read in it
 
     def read(self, *args) -> Workbook:
         """_read_book(*args) in the child."""
@@ -550,79 +555,77 @@ class _Sandbox:
         """fn(*args) in the child (fn a module-level function): what it returned, the Problem of a
         ReadError it raised, or the text of any other exception. ReadError (file.corrupt) when the child
         dies on the way."""
-        if self._owner != os.getpid():
-            self._start()
+        if self._owner != os.getpid() and not self._start():
+            return _answer(fn, args)  # no child can run here (a frozen or embedded Python): as before
         try:
-            pickle.dump((fn, args), self._requests, pickle.HIGHEST_PROTOCOL)
-            self._requests.flush()
-            return pickle.load(self._answers)
+            self._pipe.send((fn, args))
+            return self._pipe.recv()
         except Exception:  # noqa: BLE001 — the child died on this file (EOF, broken pipe, a cut answer)
             self._stop()
             raise _fail("file.corrupt", detail="内容无法解析") from None
 
-    def _start(self) -> None:
-        requests_in, requests_out = os.pipe()
-        answers_in, answers_out = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(requests_out)
-            os.close(answers_in)
-            _serve(requests_in, answers_out)  # never returns
-        os.close(requests_in)
-        os.close(answers_out)
-        self._owner, self._pid = os.getpid(), pid
-        self._requests, self._answers = os.fdopen(requests_out, "wb"), os.fdopen(answers_in, "rb")
+    def _start(self) -> bool:
+        """Start the child and see it answer; False when it cannot run in this process."""
+        if self._cannot_start_in == os.getpid():
+            return False
+        self._process = self._pipe = None  # a parent's child, inherited by a fork: not ours to touch
+        try:
+            context = multiprocessing.get_context(SANDBOX_START)
+            self._pipe, theirs = context.Pipe()
+            self._process = context.Process(target=_serve, args=(theirs,), daemon=True)
+            self._process.start()
+            theirs.close()
+            self._pipe.send((os.getpid, ()))
+            self._pipe.recv()
+        except Exception:  # noqa: BLE001 — whatever stops a child here, files are still read
+            self._stop()
+            self._cannot_start_in = os.getpid()
+            return False
+        self._owner = os.getpid()
+        return True
 
     def _stop(self) -> None:
-        for pipe in (self._requests, self._answers):
-            try:
-                pipe.close()
-            except OSError:
-                pass
-        os.waitpid(self._pid, 0)
-        self._owner = self._pid = None
+        if self._pipe is not None:
+            self._pipe.close()
+        if self._process is not None and self._process.pid is not None:
+            self._process.join()
+        self._owner = self._process = self._pipe = None
 
 
-def _serve(requests_in: int, answers_out: int) -> None:
+def _serve(pipe) -> None:
     """The sandbox child: run each request (a function and its arguments), answer with its result (or
-    a Problem, or the text of what went wrong); exit when the parent closes its end. Its output and fault handler are silenced:
-    a native crash's backtrace is no message for a clerk, and a pipe reading the parent's output ends
-    with the parent, not with this child."""
+    a Problem, or the text of what went wrong); exit when the parent closes its end. Its output and
+    fault handler are silenced: a native crash's backtrace is no message for a clerk, and a pipe
+    reading the parent's output ends with the parent, not with this child."""
+    faulthandler.disable()
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    while True:
+        try:
+            fn, args = pipe.recv()
+        except EOFError:
+            return
+        pipe.send(_answer(fn, args))
+
+
+def _answer(fn, args):
+    """fn(*args), the Problem of a ReadError it raises, or the text of another exception."""
     try:
-        faulthandler.disable()
-        quiet = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(quiet, 1)
-        os.dup2(quiet, 2)
-        with os.fdopen(requests_in, "rb") as requests, os.fdopen(answers_out, "wb") as answers:
-            while True:
-                try:
-                    fn, args = pickle.load(requests)
-                except EOFError:
-                    break
-                try:
-                    found = fn(*args)
-                except ReadError as exc:
-                    found = exc.problem
-                except BaseException as exc:  # noqa: BLE001 — answered as the file's verdict
-                    found = f"{type(exc).__name__}: {exc}"
-                pickle.dump(found, answers, pickle.HIGHEST_PROTOCOL)
-                answers.flush()
-    finally:
-        os._exit(0)
+        return fn(*args)
+    except ReadError as exc:
+        return exc.problem
+    except Exception as exc:  # noqa: BLE001 — answered as the file's verdict
+        return f"{type(exc).__name__}: {exc}"
 
 
 _SANDBOX = _Sandbox()
 
 
 def isolated(fn, *args):
-    """fn(*args) run in the sandbox child where this system can fork (for calamine on a binary
-    workbook, which may abort the process): its result, or the text of the exception it raised.
-    ReadError (file.corrupt) when the child died of it."""
-    if not hasattr(os, "fork"):
-        try:
-            return fn(*args)
-        except Exception as exc:  # noqa: BLE001 — as the child answers
-            return f"{type(exc).__name__}: {exc}"
+    """fn(*args) run in the sandbox child (for calamine on a binary workbook, which may abort the
+    process): its result, or the text of the exception it raised. ReadError (file.corrupt) when the
+    child died of it."""
     return _SANDBOX.call(fn, *args)
 
 
