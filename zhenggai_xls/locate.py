@@ -62,10 +62,16 @@ def _blank(value: object) -> bool:
 _UNSEEN = object()
 
 
+def _is_seq_text(text: str) -> bool:
+    """A 序号 typed as text ("12"): its label is itself, without a colon, and it ends nothing. Such
+    texts are many and distinct, so the per-text caches are not asked (they would be flushed)."""
+    return text.isdigit() and text.isascii() and len(text) <= LABEL_MAX
+
+
 def _indexed_kind(value: str, wanted: frozenset[str] | None) -> tuple[str | None, bool] | None:
     """_text_kind of a cell's text with the label kept only when `wanted` (None: every label)."""
-    if value.isdigit() and value.isascii() and len(value) <= LABEL_MAX:
-        lab, colon = value, False  # a 序号 typed as text: what _text_kind gives, without flushing its cache
+    if _is_seq_text(value):
+        lab, colon = value, False  # what _text_kind gives
     else:
         kind = _text_kind(value)
         if kind is None:
@@ -159,8 +165,8 @@ class _Grid:
                 lead = min(row)
                 first = row[lead]
                 if isinstance(first, str):
-                    if first.isdigit() and first.isascii() and len(first) <= LABEL_MAX:
-                        out.append((r, lead, (False, first, None), first))  # a 序号: what the two give, uncached
+                    if _is_seq_text(first):
+                        out.append((r, lead, (False, first, None), first))  # what _first_text and _text_kind give
                         continue
                     kind = _text_kind(first)
                     out.append((r, lead, _first_text(first), kind[0] if kind else None))
