@@ -205,7 +205,7 @@ _ENTRY = struct.Struct("<4s6H3L5H2L")  # central directory file header
 def _directory(data: bytes) -> list[_Member] | None:
     """The members of a plain zip (one disk, no zip64, nothing before it), read straight from its
     central directory; None for anything else, which zipfile then reads. zipfile's ZipInfo objects
-    cost ~0.1 ms per file, a tenth of reading a template."""
+    cost ~0.1 ms per file; this takes less than half of that."""
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
     if end < 0 or end + _END.size > len(data):
         return None

@@ -255,8 +255,7 @@ def _normalize_rows(b: _Batch, ctx: Context) -> None:
         files += [i] * len(rows)
         positions += range(len(rows))
         numbers = ex.row_numbers
-        excel_rows += numbers[:len(rows)] if len(numbers) >= len(rows) else \
-            [numbers[pos] if pos < len(numbers) else 0 for pos in range(len(rows))]
+        excel_rows += numbers[:len(rows)] + [0] * (len(rows) - len(numbers))
         b.rows_raw += rows
         flat += cells
     try:  # every cell present, none an error value or a formula without one: the common case
