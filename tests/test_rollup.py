@@ -1,6 +1,6 @@
 """The roll-up: hand-computed totals, 统计表 from 备案表, two paths counted once, versions, overdue."""
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -351,3 +351,33 @@ def test_weekly_reports_from_real_files_by_week_and_deadline(tmp_path):
     assert got[(second.code, "2023-11-03")] == ("on_time", 0)
     assert got[(second.code, "2023-11-10")] == ("missing", 0)  # the week being waited for
     assert (second.code, "2023-11-17") not in got
+
+
+def test_rollup_inbox_holds_off_garbage_collection_and_restores_it(tmp_path):
+    import gc
+
+    from zhenggai_xls.campaign import init_campaign
+    from zhenggai_xls.rollup import rollup_inbox
+    from zhenggai_xls.spec import load_specs
+    from zhenggai_xls.template import write_template
+
+    campaign = init_campaign(tmp_path / "camp", "three-meetings")
+    inbox = tmp_path / "inbox"
+    for org in [o for o in campaign.orgs if o.level == "党支部"][:3]:
+        write_template(load_specs()[next(iter(campaign.forms))], inbox / f"{org.code}.xlsx", unit=org)
+    as_of = datetime.now() + timedelta(days=1)  # the files came in before it
+    rollup_inbox(inbox, tmp_path / "camp", as_of=as_of)  # what it imports on first use, imported
+    collections = []
+    gc.callbacks.append(collect := lambda phase, info: collections.append(phase))
+    try:
+        result = rollup_inbox(inbox, tmp_path / "camp", as_of=as_of)
+    finally:
+        gc.callbacks.remove(collect)
+    assert len(result.invalid) == 3  # blank templates sent back: read, validated and listed
+    # Everything built lives to the end: nothing is collected on the way, only once when collection
+    # resumes (without the pause, these three files alone took ~45 collections).
+    assert collections == ["start", "stop"]
+    assert gc.isenabled()
+    with pytest.raises(ConfigError):  # a campaign folder without a campaign: an error inside the pause
+        rollup_inbox(inbox, tmp_path)
+    assert gc.isenabled()

@@ -318,14 +318,18 @@ def rollup_inbox(inbox: Path | str, campaign_dir: Path | str, *, level: str | No
                  progress: Callable[[int], None] | None = None) -> RollupResult:
     """validate_paths + load_register + rollup over every file in INBOX (`progress` as validate_paths')."""
     from .campaign import load_campaign
-    from .validate import validate_paths
+    from .validate import collection_paused, validate_paths
 
     inbox = Path(inbox)
     if not inbox.is_dir():
         raise ConfigError([f"收件文件夹“{inbox}”不存在，请先运行 zhenggai collect 或指定存放报表的文件夹。"])
-    campaign = load_campaign(campaign_dir)
-    submissions = validate_paths([inbox], orgs=campaign.orgs, campaign=campaign, progress=progress)
-    return rollup(submissions, campaign, level=level, as_of=as_of, by=by, register=inbox_register(inbox))
+    # Everything built here lives until the summary is written: collecting it again and again as it
+    # grows (the org tree, thousands of submissions unpickled, their parts and items) would cost
+    # ~0.35 s of 4,000 files for nothing.
+    with collection_paused():
+        campaign = load_campaign(campaign_dir)
+        submissions = validate_paths([inbox], orgs=campaign.orgs, campaign=campaign, progress=progress)
+        return rollup(submissions, campaign, level=level, as_of=as_of, by=by, register=inbox_register(inbox))
 
 
 def inbox_register(inbox: Path) -> dict[str, Any]:

@@ -151,9 +151,10 @@ def validate_paths(paths: Iterable[Path | str], *, form: str | None = None, orgs
         ctx = ctx or Context(year=campaign.year, as_of=date_value(campaign.as_of))
     job = _Job(form_id, limits, orgs, ctx or Context())
     subs: list[Submission] = []
-    for _, done in _run_chunks(job, expand_paths(paths), workers, progress):
-        subs.extend(done)
-    _check_across_periods(subs, specs)
+    with collection_paused():  # here and in the workers forked meanwhile: everything lives to the end
+        for _, done in _run_chunks(job, expand_paths(paths), workers, progress):
+            subs.extend(done)
+        _check_across_periods(subs, specs)
     return subs
 
 
