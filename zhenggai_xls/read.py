@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -357,15 +358,21 @@ def _workbook_parts(zf: _Package) -> tuple[str, dict[str, str | None], list[str]
         return None
     targets: dict[str, str | None] = {}
     worksheets = []
-    for rel in ET.fromstring(zf.read(rels_name)):
-        if not rel.get("Type", "").lower().endswith("sheet"):  # worksheet, chartsheet, xlMacrosheet…
+    for rid, kind, target in _relationships(zf.read(rels_name)):
+        if not kind.lower().endswith("sheet"):  # worksheet, chartsheet, xlMacrosheet…
             continue  # styles, theme, shared strings: no sheet refers to them
-        target = rel.get("Target", "")
         target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-        member = targets[rel.get("Id")] = members.get(target.lower())
+        member = targets[rid] = members.get(target.lower())
         if member:
             worksheets.append(member)
     return book_name, targets, worksheets
+
+
+@lru_cache(maxsize=256)
+def _relationships(data: bytes) -> tuple[tuple[str | None, str, str], ...]:
+    """(Id, Type, Target) of each relationship in a .rels part. Parsed once per distinct part: every
+    file made from one template carries the same bytes."""
+    return tuple((rel.get("Id"), rel.get("Type", ""), rel.get("Target", "")) for rel in ET.fromstring(data))
 
 
 def _sheet_names(zf: _Package, book_name: str, targets: dict[str, str | None]) -> dict[str, str]:
@@ -384,9 +391,9 @@ def _office_document(zf: _Package, members: dict[str, str]) -> str | None:
     rels = members.get("_rels/.rels")
     if not rels:
         return None
-    for rel in ET.fromstring(zf.read(rels)):
-        if rel.get("Type", "").endswith("/officeDocument"):
-            return rel.get("Target", "").lstrip("/")
+    for _, kind, target in _relationships(zf.read(rels)):
+        if kind.endswith("/officeDocument"):
+            return target.lstrip("/")
     return None
 
 
