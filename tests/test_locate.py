@@ -55,6 +55,22 @@ def test_stats_typed_in_the_seed_layout_is_found_at_row_6_col_c(stats_seed, buil
     assert "header.extra_column" not in rules(ex) and "header.missing_column" not in rules(ex)
 
 
+def test_texts_remembered_from_file_to_file_change_no_result_and_stay_bounded(
+        stats_seed, build_sheet, build_workbook, specs, monkeypatch):
+    import zhenggai_xls.locate as L
+
+    rows = [BRANCH_1, [None] * 24, BRANCH_2, TOTAL]
+    L._KINDS.clear()
+    cold = seed_extract(stats_seed, build_sheet, build_workbook, specs, rows)
+    seen = len(next(iter(L._KINDS.values())))
+    assert seen > 20 and seed_extract(stats_seed, build_sheet, build_workbook, specs, rows) == cold
+    next(iter(L._KINDS.values()))["一段早已读过的文字"] = (None, False)
+    monkeypatch.setattr(L, "KINDS_MAX", seen)  # full: the next sheet starts afresh, with the same result
+    assert seed_extract(stats_seed, build_sheet, build_workbook, specs, rows) == cold
+    kinds = next(iter(L._KINDS.values()))
+    assert len(L._KINDS) == 1 and len(kinds) == seen and "一段早已读过的文字" not in kinds
+
+
 def test_header_lines_of_the_seed_layout(stats_seed, build_sheet, build_workbook, specs):
     ex = seed_extract(stats_seed, build_sheet, build_workbook, specs, [BRANCH_1])
     f = ex.fields

@@ -80,6 +80,20 @@ def _indexed_kind(value: str, wanted: frozenset[str] | None) -> tuple[str | None
     return (lab if lab is not None and (wanted is None or lab in wanted) else None), colon
 
 
+_KINDS: dict[frozenset[str] | None, dict[str, tuple[str | None, bool] | None]] = {}
+KINDS_MAX = 65_536  # short texts remembered; then it starts afresh
+
+
+def _kinds(wanted: frozenset[str] | None) -> dict[str, tuple[str | None, bool] | None]:
+    """_indexed_kind of the short texts seen so far with this `wanted` (one at a time): kept from
+    sheet to sheet and file to file, as the same labels, names and choices recur in all of them."""
+    kinds = _KINDS.get(wanted)
+    if kinds is None or len(kinds) > KINDS_MAX:
+        _KINDS.clear()
+        kinds = _KINDS[wanted] = {}
+    return kinds
+
+
 def _grid_rows(sheet: Sheet, blanks: list[tuple[int, int]]) -> dict[int, dict[int, object]]:
     """The sheet's rows without its blank texts, with its error and uncalculated-formula cells
     (they read as blanks but are not empty) as None; the sheet's own rows when that changes nothing."""
@@ -117,7 +131,7 @@ class _Grid:
         self.by_label: dict[str, list[tuple[int, int]]] = {}  # normalised short text -> its cells
         self.colon_texts: list[tuple[int, int]] = []  # texts that may hold 'label：value'
         by_label, colon_texts = self.by_label, self.colon_texts
-        kinds: dict[str, tuple[str | None, bool] | None] = {}  # each distinct text once per sheet
+        kinds = _kinds(wanted)
         blanks: list[tuple[int, int]] = []  # blank texts: not cells of the grid
         for r, row in sheet.rows.items():
             for c, value in row.items():
@@ -127,7 +141,9 @@ class _Grid:
                     continue
                 kind = kinds.get(value, _UNSEEN)
                 if kind is _UNSEEN:
-                    kind = kinds[value] = _indexed_kind(value, wanted)
+                    kind = _indexed_kind(value, wanted)
+                    if len(value) <= LABEL_MAX:  # long texts are rarely repeated: not kept
+                        kinds[value] = kind
                 if kind is None:
                     blanks.append((r, c))
                     continue
