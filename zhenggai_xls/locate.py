@@ -505,9 +505,10 @@ def _is_note_row(m: _Matcher, hit: _TableHit, text_cols: set[int], cells: dict[i
         if not isinstance(v, str):
             return False
     notes = m.notes
-    for v in texts:
-        if _is_note_cell(v, notes):
-            return True
+    if notes:  # most forms have no column notes: no text to compare
+        for v in texts:
+            if _is_note_cell(v, notes):
+                return True
     if hit.rows or any(c in text_cols for c in present if cells[c] is not None):
         return False
     return all(len(n) >= 4 and not re.fullmatch(r"[\d.]+", n) for n in map(_norm, texts))
