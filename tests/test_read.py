@@ -327,6 +327,18 @@ def test_xls_that_aborts_the_native_reader_is_corrupt(tmp_path, converted, monke
     assert after.sheets[0].cells and after.sheets[0].cells == before.sheets[0].cells
 
 
+def test_the_sandbox_child_collects_garbage_though_started_during_a_paused_run(monkeypatch):
+    """A run holds off garbage collection (validate.collection_paused); the sandbox child it starts
+    may serve later runs in the same process, so it collects garbage as usual."""
+    import gc
+
+    from zhenggai_xls import read
+    from zhenggai_xls.validate import collection_paused
+    monkeypatch.setattr(read, "_SANDBOX", read._Sandbox())
+    with collection_paused():
+        assert not gc.isenabled() and read.isolated(gc.isenabled) is True
+
+
 def test_binary_workbooks_are_read_here_where_no_child_can_start(converted, monkeypatch):
     """Should no child process start at all (a frozen or embedded Python), .xls files are read in
     this process as before, and no second start is tried for every file."""

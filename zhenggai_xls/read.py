@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import faulthandler
+import gc
 import io
 import multiprocessing
 import os
@@ -603,7 +604,11 @@ def _serve(pipe) -> None:
     """The sandbox child: run each request (a function and its arguments), answer with its result (or
     a Problem, or the text of what went wrong); exit when the parent closes its end. Its output and
     fault handler are silenced: a native crash's backtrace is no message for a clerk, and a pipe
-    reading the parent's output ends with the parent, not with this child."""
+    reading the parent's output ends with the parent, not with this child. It collects its own
+    garbage even when started during a run that holds collection off (it may outlive that run), but
+    never what it inherited from a forking parent: finalising that here could wait on the parent's locks."""
+    gc.freeze()
+    gc.enable()
     faulthandler.disable()
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)

@@ -95,9 +95,10 @@ class Located:
 @contextmanager
 def collection_paused():
     """Hold off cyclic garbage collection while many small objects are built at once (one file's
-    cells, one batch's rows, the summary workbook's cells): they would trigger full collections
-    again and again (a third of the time on a 100,000-row ledger, a tenth of writing a 300,000-cell
-    summary). Reference counting still frees everything as usual; collection resumes right after."""
+    cells, one batch's rows, the summary workbook's cells, a whole run's submissions): they would
+    trigger full collections again and again (a third of the time on a 100,000-row ledger, a tenth of
+    writing a 300,000-cell summary). Reference counting still frees everything as usual; collection
+    resumes right after (a worker process forked meanwhile keeps it off: it lives for the run only)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
