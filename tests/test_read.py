@@ -339,6 +339,40 @@ def test_the_sandbox_child_collects_garbage_though_started_during_a_paused_run(m
         assert not gc.isenabled() and read.isolated(gc.isenabled) is True
 
 
+def _processes_naming(marker: str) -> list[int]:
+    """Processes whose command line holds `marker` (a forked child keeps its parent's)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="looks for the processes left in /proc")
+def test_no_sandbox_child_outlives_its_run(tmp_path, converted):
+    """A run that read .xls files, in worker processes too, leaves no child behind once it ends, even
+    leaving at once as the zhenggai command does (os._exit): each child sees its parent's end close."""
+    import sys
+    import time
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(3):
+        shutil.copy(converted["xls"], inbox / f"c{i}.xls")
+    script = (f"# {tmp_path}\nimport os\nimport zhenggai_xls.validate as V\n"
+              f"print(len(V.validate_paths([{str(inbox)!r}], workers=1)))\n"
+              f"V.POOL_MIN_FILES = 2\nprint(len(V.validate_paths([{str(inbox)!r}], workers=2)), flush=True)\n"
+              "os._exit(0)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split() == ["3", "3"], done.stderr
+    deadline = time.monotonic() + 10
+    while _processes_naming(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_naming(str(tmp_path)) == []
+
+
 def test_binary_workbooks_are_read_here_where_no_child_can_start(converted, monkeypatch):
     """Should no child process start at all (a frozen or embedded Python), .xls files are read in
     this process as before, and no second start is tried for every file."""

@@ -580,7 +580,7 @@ class _Sandbox:
         try:
             context = multiprocessing.get_context(SANDBOX_START)
             self._pipe, theirs = context.Pipe()
-            self._process = context.Process(target=_serve, args=(theirs,), daemon=True)
+            self._process = context.Process(target=_serve, args=(theirs, self._pipe), daemon=True)
             self._process.start()
             theirs.close()
             self._pipe.send((os.getpid, ()))
@@ -600,13 +600,15 @@ class _Sandbox:
         self._owner = self._process = self._pipe = None
 
 
-def _serve(pipe) -> None:
+def _serve(pipe, parents_end) -> None:
     """The sandbox child: run each request (a function and its arguments), answer with its result (or
-    a Problem, or the text of what went wrong); exit when the parent closes its end. Its output and
+    a Problem, or the text of what went wrong); exit when the parent closes its end, which is why it
+    first closes the copy of that end it was handed (a forked child holds one). Its output and
     fault handler are silenced: a native crash's backtrace is no message for a clerk, and a pipe
     reading the parent's output ends with the parent, not with this child. It collects its own
     garbage even when started during a run that holds collection off (it may outlive that run), but
     never what it inherited from a forking parent: finalising that here could wait on the parent's locks."""
+    parents_end.close()
     gc.freeze()
     gc.enable()
     faulthandler.disable()
