@@ -373,6 +373,24 @@ def test_no_sandbox_child_outlives_its_run(tmp_path, converted):
     assert _processes_naming(str(tmp_path)) == []
 
 
+def test_a_file_that_keeps_the_sandbox_busy_too_long_is_corrupt(converted, monkeypatch):
+    """A file that makes the reader loop (here: a call that sleeps) is stopped after SANDBOX_TIMEOUT
+    seconds: file.corrupt saying so, and the next file is read by a new child."""
+    import time
+
+    from zhenggai_xls import read
+    monkeypatch.setattr(read, "_SANDBOX", read._Sandbox())
+    monkeypatch.setattr(read, "SANDBOX_TIMEOUT", 1)
+    assert read.isolated(time.sleep, 0) is None
+    stuck = read._SANDBOX._process
+    start = time.monotonic()
+    with pytest.raises(ReadError) as caught:
+        read.isolated(time.sleep, 60)
+    assert time.monotonic() - start < 10 and not stuck.is_alive()
+    assert caught.value.problem.rule == "file.corrupt" and "超过 1 秒" in caught.value.problem.message
+    assert read_workbook(converted["xls"]).sheets[0].cells
+
+
 def test_binary_workbooks_are_read_here_where_no_child_can_start(converted, monkeypatch):
     """Should no child process start at all (a frozen or embedded Python), .xls files are read in
     this process as before, and no second start is tried for every file."""

@@ -528,6 +528,9 @@ ISOLATED_FORMATS = ("xls", "xlsb")
 # How the sandbox child starts: forked on Linux (at once, everything imported), else spawned (a fresh
 # interpreter importing this module, ~0.3 s once), as multiprocessing starts processes there.
 SANDBOX_START = "fork" if sys.platform == "linux" else "spawn"
+# Seconds one file may take in the sandbox child (a large .xls takes a few): one that makes calamine
+# loop is stopped there, and the file is file.corrupt.
+SANDBOX_TIMEOUT = 120
 
 
 def _read_calamine(path: Path, fmt: str, limits: Limits, extras: dict[str, _Extras],
@@ -562,15 +565,18 @@ class _Sandbox:
     def call(self, fn, *args):
         """fn(*args) in the child (fn a module-level function): what it returned, the Problem of a
         ReadError it raised, or the text of any other exception. ReadError (file.corrupt) when the child
-        dies on the way."""
+        dies on the way or takes longer than SANDBOX_TIMEOUT (then it is stopped)."""
         if self._owner != os.getpid() and not self._start():
             return _answer(fn, args)  # no child can run here (a frozen or embedded Python): as before
         try:
             self._pipe.send((fn, args))
-            return self._pipe.recv()
+            if self._pipe.poll(SANDBOX_TIMEOUT):
+                return self._pipe.recv()
+            detail = f"读取超过 {SANDBOX_TIMEOUT} 秒仍未完成"
         except Exception:  # noqa: BLE001 — the child died on this file (EOF, broken pipe, a cut answer)
-            self._stop()
-            raise _fail("file.corrupt", detail="内容无法解析") from None
+            detail = "内容无法解析"
+        self._stop(kill=True)
+        raise _fail("file.corrupt", detail=detail)
 
     def _start(self) -> bool:
         """Start the child and see it answer; False when it cannot run in this process."""
@@ -584,18 +590,23 @@ class _Sandbox:
             self._process.start()
             theirs.close()
             self._pipe.send((os.getpid, ()))
+            if not self._pipe.poll(SANDBOX_TIMEOUT):
+                raise TimeoutError("the sandbox child does not answer")
             self._pipe.recv()
         except Exception:  # noqa: BLE001 — whatever stops a child here, files are still read
-            self._stop()
+            self._stop(kill=True)
             self._cannot_start_in = os.getpid()
             return False
         self._owner = os.getpid()
         return True
 
-    def _stop(self) -> None:
+    def _stop(self, kill: bool = False) -> None:
+        """Close our end, which ends the child; `kill` it first when it may be stuck."""
         if self._pipe is not None:
             self._pipe.close()
         if self._process is not None and self._process.pid is not None:
+            if kill:
+                self._process.kill()
             self._process.join()
         self._owner = self._process = self._pipe = None
 
