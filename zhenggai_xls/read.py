@@ -575,7 +575,7 @@ class _Sandbox:
             detail = f"读取超过 {SANDBOX_TIMEOUT} 秒仍未完成"
         except Exception:  # noqa: BLE001 — the child died on this file (EOF, broken pipe, a cut answer)
             detail = "内容无法解析"
-        self._stop(kill=True)
+        self._stop()
         raise _fail("file.corrupt", detail=detail)
 
     def _start(self) -> bool:
@@ -594,19 +594,18 @@ class _Sandbox:
                 raise TimeoutError("the sandbox child does not answer")
             self._pipe.recv()
         except Exception:  # noqa: BLE001 — whatever stops a child here, files are still read
-            self._stop(kill=True)
+            self._stop()
             self._cannot_start_in = os.getpid()
             return False
         self._owner = os.getpid()
         return True
 
-    def _stop(self, kill: bool = False) -> None:
-        """Close our end, which ends the child; `kill` it first when it may be stuck."""
+    def _stop(self) -> None:
+        """Close our end and end the child: it died, or it may be stuck."""
         if self._pipe is not None:
             self._pipe.close()
         if self._process is not None and self._process.pid is not None:
-            if kill:
-                self._process.kill()
+            self._process.kill()
             self._process.join()
         self._owner = self._process = self._pipe = None
 
