@@ -157,7 +157,7 @@ def test_orgs_xls_is_read_and_a_damaged_one_that_aborts_calamine_is_refused(tmp_
     damaged = tmp_path / "damaged.xls"
     damaged.write_bytes(aborting_xls(xls))
     assert aborts_calamine(damaged)
-    with pytest.raises(ConfigError, match="damaged.xls：无法打开组织架构文件"):
+    with pytest.raises(ConfigError, match="damaged.xls：无法打开组织架构文件（内容无法解析）"):
         load_orgs(damaged)
 
 

@@ -488,8 +488,8 @@ def _workbook_rows(path: Path) -> list[tuple[str, list[tuple[int, list]]]]:
 
     try:
         found = isolated(_calamine_rows, path) if path.suffix.lower() in (".xls", ".xlsb") else _calamine_rows(path)
-    except ReadError:  # the sandbox died of it
-        found = "内容无法解析"
+    except ReadError as exc:  # the sandbox died of it, or it took too long
+        found = exc.detail
     except Exception as exc:  # calamine raises several unrelated types for broken files
         found = str(exc)
     if isinstance(found, str):

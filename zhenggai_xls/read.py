@@ -103,10 +103,12 @@ class Workbook:
 
 
 class ReadError(ZhenggaiError):
-    """The file cannot be read as a workbook; carries the Problem to report."""
+    """The file cannot be read as a workbook; carries the Problem to report, and for file.corrupt
+    the reason in a few words (`detail`)."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, detail: str = ""):
         self.problem = problem
+        self.detail = detail
         super().__init__(problem.message)
 
 
@@ -135,7 +137,7 @@ def read_workbook(path: Path | str, limits: Limits = Limits()) -> Workbook:
 
 def _fail(rule: str, **params: object) -> ReadError:
     """A ReadError for a catalogue rule."""
-    return ReadError(problem(rule, **params))
+    return ReadError(problem(rule, **params), str(params.get("detail", "")))
 
 
 def _read(path: Path, limits: Limits) -> Workbook:
@@ -649,7 +651,7 @@ _SANDBOX = _Sandbox()
 def isolated(fn, *args):
     """fn(*args) run in the sandbox child (for calamine on a binary workbook, which may abort the
     process): its result, or the text of the exception it raised. ReadError (file.corrupt) when the
-    child died of it."""
+    child died of it or took longer than SANDBOX_TIMEOUT."""
     return _SANDBOX.call(fn, *args)
 
 
