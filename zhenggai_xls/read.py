@@ -328,7 +328,6 @@ _FORMULA_START = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _EMPTY_VALUE = re.compile(rb"<(?:\w+:)?v></(?:\w+:)?v>")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _HAS_VALUE = re.compile(rb"<(?:\w+:)?v(?:\s[^>]*)?>[^<]")
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 def _scan_xlsx(zf: _Package) -> dict[str, _Extras]:
