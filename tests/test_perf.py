@@ -150,3 +150,19 @@ def test_the_script_leaves_at_once_with_mains_status_and_all_output(tmp_path):
     assert cli("--version").returncode == 0
     bad = cli("validate", str(tmp_path / "无此文件夹"))
     assert bad.returncode == 2 and "无此文件夹" in bad.stderr
+
+
+def test_the_script_goes_without_hypothesis_and_judges_alike(tmp_path):
+    """pandera imports hypothesis (installed with the tests) at its first validation, ~0.2 s in each
+    process that validates; the command's processes go without it and judge every file as before."""
+    import json
+    import subprocess
+    import sys
+
+    inbox = _inbox(tmp_path / "inbox")
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "zhenggai_xls.cli", "validate", str(inbox),
+                           "--json"], capture_output=True, text=True)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "pandera" in imported and "zhenggai_xls.schema" in imported
+    assert "hypothesis" not in imported  # pandera tries hypothesis.strategies, which fails at once
+    assert json.loads(done.stdout) == json.loads(json.dumps(report_json(validate_paths([inbox])), default=str))

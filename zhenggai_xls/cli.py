@@ -339,7 +339,10 @@ def remind(inbox: Path, campaign_dir: Path, level: str | None, as_of, output: Pa
 def run() -> None:
     """The `zhenggai` script: main(), then leave at once with its exit status, output flushed.
     Freeing a large run's objects one by one at exit (hundreds of MB at thousands of files) would
-    keep a clerk waiting ~0.3 s more for nothing; every file is written and closed by then."""
+    keep a clerk waiting ~0.3 s more for nothing; every file is written and closed by then.
+    Where hypothesis is installed (a test set-up), pandera imports it for data synthesis at its first
+    validation, in every worker process: ~0.2 s each for nothing the command does. It is kept out."""
+    sys.modules.setdefault("hypothesis", None)  # `import hypothesis` now fails: pandera goes without
     try:
         main()
     except SystemExit as exc:
