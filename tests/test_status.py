@@ -60,6 +60,15 @@ def test_a_file_received_after_as_of_is_not_counted_yet():
     assert "晚于截至时间" in result.set_aside[0].reason
 
 
+def test_a_file_received_within_the_second_of_as_of_counts():
+    """as_of is kept to the second (a run without --as-of takes the time it starts, so cut); a file
+    received within that second is not after it."""
+    counted = one_filing(AS_OF.replace(microsecond=700_000))
+    assert status_of(counted, "B11").status == "late" and counted.set_aside == []
+    later = one_filing(AS_OF.replace(second=1))
+    assert status_of(later, "B11").status == "missing" and len(later.set_aside) == 1
+
+
 def test_invalid_versions_only_is_invalid_and_a_later_valid_one_is_judged_by_its_time():
     broken = invalid(filing_sub("in/v1.xlsx", "B11"))
     only_broken = rollup([broken], plan_filing_campaign(), as_of=AS_OF, register={"in/v1.xlsx": at("2012-06-19")})

@@ -364,14 +364,15 @@ def _level_org(tree, level: str | None) -> Org:
 def _place(submissions, campaign, specs, top, order, times, as_of: datetime):
     """Sort files into unit × form × period keys, the invalid list and the set-aside list.
 
-    A file received after as_of is set aside: the roll-up shows the state at as_of.
+    A file received after as_of is set aside: the roll-up shows the state at as_of. Times are compared
+    to the second, as as_of is kept (a file saved a moment before a run without --as-of counts).
     """
     keys: dict[tuple, _Key] = {}
     invalid: list[Submission] = []
     set_aside: list[SetAside] = []
     for sub in sorted(submissions, key=lambda s: str(s.path)):
         when = received_time(sub, times)
-        if when is not None and when > as_of:
+        if when is not None and when.replace(microsecond=0) > as_of:
             set_aside.append(SetAside(sub.path, f"{when:%Y-%m-%d %H:%M} 收到，晚于截至时间 {as_of:%Y-%m-%d %H:%M}，"
                                                 "本次汇总未计入", sub.unit_code, sub.form))
             continue
