@@ -176,6 +176,15 @@ def test_form_option_rejects_another_form(inbox):
     assert doc["files"][0]["problems"][0]["rule"] == "file.wrong_form"
 
 
+def test_report_heading_names_why_a_file_was_not_read_as_a_form(inbox, tmp_path):
+    wrong = CliRunner().invoke(main, ["validate", "--form", "整改清单", str(inbox / "模板填报.xlsx")])
+    assert wrong.exit_code == 1 and "（表单不符）" in wrong.output.splitlines()[0]
+    broken = tmp_path / "坏文件.xlsx"
+    broken.write_bytes(b"PK\x03\x04" + b"\0" * 200)
+    out = CliRunner().invoke(main, ["validate", str(broken)]).output
+    assert "（文件已损坏）" in out.splitlines()[0] and "未识别表单" not in out
+
+
 def test_own_outputs_and_lock_files_are_skipped(inbox):
     names = {p.name for p in expand_paths([inbox])}
     assert "~$模板填报.xlsx" not in names and "收件登记.xlsx" not in names and "模板填报_反馈.xlsx" not in names

@@ -26,7 +26,7 @@ from .campaign import Campaign
 from .locate import has_data, locate
 from .normalize import Context
 from .orgs import OrgTree
-from .problems import Problem, problem
+from .problems import RULES, Problem, problem
 from .read import Limits, ReadError, read_workbook
 from .rules import check_across_periods, date_value
 from .schema import validate_extracts
@@ -471,6 +471,12 @@ def _unit_text(sub: Submission) -> str:
     return f"{unit}（{sub.unit_code}，{words.format(typed=f'“{typed}”' if typed else '')}识别）"
 
 
+def _file_verdict(sub: Submission) -> str:
+    """What kept a file from being read as a form: its file-level problem's title (表单不符, 文件已损坏…)."""
+    rule = next((p.rule for p in sub.problems if p.rule.startswith("file.")), None)
+    return RULES[rule].title if rule else "未识别表单"
+
+
 def format_report(submissions: list[Submission]) -> str:
     """A readable report: one block per file and form, its problems as a table."""
     blocks = []
@@ -478,7 +484,7 @@ def format_report(submissions: list[Submission]) -> str:
         errors = sum(p.severity == "error" for p in sub.problems)
         warnings = len(sub.problems) - errors
         unit = _unit_text(sub)
-        form = load_specs()[sub.form].title if sub.form else "（未识别表单）"
+        form = load_specs()[sub.form].title if sub.form else f"（{_file_verdict(sub)}）"
         mark = "✓" if sub.valid else "✗"
         verdict = "通过" if sub.valid else ("退回" if sub.rejected else "有错误")
         counts = f"{errors} 个错误，{warnings} 个警告" if sub.problems else "无问题"
