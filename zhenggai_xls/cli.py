@@ -1,12 +1,15 @@
 """The `zhenggai` command: a thin layer over the library.
 
 Each command parses its options, makes one call into the library and turns
-the library's errors into `click.ClickException` — no traceback reaches a clerk.
+the library's errors into `click.UsageError` — no traceback reaches a clerk,
+and a wrong command line is answered in Chinese (`_Group`), never in click's English.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -52,14 +55,87 @@ def _echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Path(click.Path):
+    """click.Path saying in Chinese what is wrong with the path typed."""
+
+    def convert(self, value, param, ctx):
+        path = Path(value)
+        if self.exists and not path.exists():
+            self.fail(f"找不到“{value}”，请检查路径（路径中有空格时请加英文引号）。", param, ctx)
+        if path.is_dir() and not self.dir_okay:
+            self.fail(f"“{value}”是文件夹，这里要写文件。", param, ctx)
+        if path.is_file() and not self.file_okay:
+            self.fail(f"“{value}”是文件，这里要写文件夹。", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _in_chinese(exc: click.ClickException) -> str:
+    """click's own complaint about a command line in Chinese, with what to type; ours as they are."""
+    if isinstance(exc, click.NoSuchOption):
+        close = f"，是否应为 {'、'.join(exc.possibilities)}？" if exc.possibilities else "。"
+        return f"没有 {exc.option_name} 这个选项{close}"
+    if isinstance(exc, click.BadOptionUsage):
+        need = "后面要写它的值" if "requires" in exc.message else "后面不写值"
+        return f"{exc.option_name} {need}。"
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        param, kind = exc.param, exc.param.type
+        name = param.opts[-1] if isinstance(param, click.Option) else param.human_readable_name
+        if isinstance(exc, click.MissingParameter):
+            if isinstance(param, click.Argument):
+                return f"缺少 {name}，请写在命令后面。"
+            return f"缺少选项 {name}" + (f"：{param.help}" if param.help else "。")
+        if isinstance(kind, click.Choice):
+            return f"{name} 只能写 {'、'.join(map(str, kind.choices))} 之一。"
+        if isinstance(kind, click.types.IntParamType):
+            return f"{name} 要写整数，如 2012。"
+        if isinstance(kind, click.DateTime):
+            return f"{name} 要写日期，如 2024-06-01。"
+        return f"{name}：{exc.message}"
+    extra = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", exc.message)
+    if extra:
+        return f"多写了 {extra[1]}（路径中有空格时请加英文引号）。"
+    return exc.message
+
+
+class _Group(click.Group):
+    """The `zhenggai` group: a wrong command line is answered in Chinese, with what to type instead."""
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            if args[0].startswith("-"):  # an unknown option of the group itself
+                raise
+            close = difflib.get_close_matches(args[0], self.commands, 1)
+            hint = f"，是否应为 {close[0]}？" if close else "。"
+            raise click.UsageError(f"没有 {args[0]} 这个命令{hint}可用的命令：{'、'.join(self.commands)}。",
+                                   ctx) from None
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            usage = isinstance(exc, click.UsageError) and exc.ctx is not None
+            click.echo(f"错误：{_in_chinese(exc)}", err=True)
+            if usage:
+                click.echo(f"用法见 {exc.ctx.command_path} --help", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("已中止。", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="zhenggai-xls")
 def main() -> None:
     """整改工作表格工具：下发模板、收集、校验、逐级汇总、催报。"""
 
 
 @main.command()
-@click.argument("folder", required=False, default="demo", type=click.Path(file_okay=False))
+@click.argument("folder", required=False, default="demo", type=_Path(file_okay=False))
 @_friendly
 def demo(folder: str) -> None:
     """生成一个演示活动（FOLDER，默认 ./demo）：组织架构、收到的报表（含逾期、未报、有错误的），并写出汇总表。"""
@@ -92,7 +168,7 @@ def forms(form_id: str | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("folder", type=_Path(file_okay=False, path_type=Path))
 @click.option("--preset", required=True, type=click.Choice(list(PRESETS)),
               help="预设：" + "；".join(f"{name} = {p.title}（默认 {p.year} 年）" for name, p in PRESETS.items()))
 @click.option("--year", type=int, help="活动年份；所有截止日期随之平移（周报为该年窗口内的每个周五）。")
@@ -112,12 +188,12 @@ def init(folder: Path, preset: str, year: int | None) -> None:
 @main.command()
 @click.argument("form_ids", nargs=-1)
 @click.option("--all", "all_forms", is_flag=True, help="生成全部表单的模板。")
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "out_dir", required=True, type=_Path(file_okay=False),
               help="模板保存到的文件夹。")
-@click.option("--orgs", "orgs_file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--orgs", "orgs_file", type=_Path(exists=True, dir_okay=False),
               help="组织架构文件（.xlsx 或 .csv），与 --per-unit 一起使用。")
 @click.option("--per-unit", is_flag=True, help="按组织架构给每个填报单位各生成一份，单位名称预先填好并锁定。")
-@click.option("--campaign", "campaign_dir", type=click.Path(exists=True, file_okay=False),
+@click.option("--campaign", "campaign_dir", type=_Path(exists=True, file_okay=False),
               help="活动文件夹：只生成本次活动收集的表单，按 campaign.yaml 的报送层级给各单位生成（组织架构默认取活动的）。")
 @_friendly
 def template(form_ids: tuple[str, ...], all_forms: bool, out_dir: str, orgs_file: str | None,
@@ -147,9 +223,9 @@ def template(form_ids: tuple[str, ...], all_forms: bool, out_dir: str, orgs_file
 
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("-o", "--output", "inbox", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "inbox", required=True, type=_Path(file_okay=False),
               help="收件目录：保存原件和收件登记（收件登记.xlsx）。")
-@click.option("--campaign", "campaign_dir", type=click.Path(exists=True, file_okay=False),
+@click.option("--campaign", "campaign_dir", type=_Path(exists=True, file_okay=False),
               help="工作目录：按其中的组织架构识别填报单位。")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="只收取该日期（含）以后的邮件，如 2024-06-01。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
@@ -195,14 +271,14 @@ def _print_collected(result) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=_Path(exists=True, path_type=Path))
 @click.option("--form", "form", help="只接受这一种表单（英文代号或中文表名）；其他表单的文件判为“表单不符”。")
-@click.option("--orgs", "orgs_file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--orgs", "orgs_file", type=_Path(exists=True, dir_okay=False),
               help="组织架构文件（.xlsx 或 .csv），用于识别填报单位。")
-@click.option("--campaign", "campaign_dir", type=click.Path(exists=True, file_okay=False),
+@click.option("--campaign", "campaign_dir", type=_Path(exists=True, file_okay=False),
               help="活动文件夹：取其中的组织架构和活动年份。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
-@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--feedback", "feedback_dir", type=_Path(file_okay=False, path_type=Path),
               help="为有问题的文件生成标注了问题的反馈表，保存到此文件夹。")
 @_friendly
 def validate(paths: tuple[Path, ...], form: str | None, orgs_file: str | None, campaign_dir: str | None,
@@ -251,9 +327,9 @@ def _inbox_options(level_help: str):
 
     def decorate(fn):
         for option in reversed((
-            click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path)),
+            click.argument("inbox", type=_Path(exists=True, file_okay=False, path_type=Path)),
             click.option("--campaign", "campaign_dir", required=True,
-                         type=click.Path(exists=True, file_okay=False, path_type=Path),
+                         type=_Path(exists=True, file_okay=False, path_type=Path),
                          help="活动文件夹（campaign.yaml 和组织架构）。"),
             click.option("--level", help=level_help),
             click.option("--as-of", "as_of", callback=_as_of, help=_AS_OF_HELP),
@@ -276,7 +352,7 @@ def _rollup_inbox(inbox: Path, campaign_dir: Path, **options):
 @main.command()
 @_inbox_options("汇总到哪个单位：组织代码或规范全称；默认组织架构的最上级。")
 @click.option("--by", type=click.Choice(["督导组", "类型"]), help="另按督导组或组织类型分组小计。")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=_Path(dir_okay=False, path_type=Path),
               help="汇总表保存为（.xlsx）；默认活动文件夹中的 汇总表.xlsx。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总数字、报送情况和逾期事项。")
 @_friendly
@@ -306,7 +382,7 @@ def status(inbox: Path, campaign_dir: Path, level: str | None, as_of) -> None:
 
 @main.command()
 @_inbox_options("只催这个单位以下：组织代码或规范全称；默认组织架构的最上级。")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=_Path(dir_okay=False, path_type=Path),
               help="催报名单保存为（.xlsx）；默认活动文件夹中的 催报名单.xlsx，反馈表放在其旁的 催报反馈表/。")
 @click.option("--send", "smtp_url", help="用这个发信服务器把催报邮件发给各单位，如 smtp://127.0.0.1:25。")
 @click.option("--from", "sender", default="zhenggai@localhost", show_default=True, help="发件人地址。")

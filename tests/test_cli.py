@@ -1,0 +1,54 @@
+"""A wrong command line is answered in Chinese, with what to type instead (click's own words never show)."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from zhenggai_xls.cli import main
+
+ENGLISH = ("Error:", "Usage:", "Try '", "Invalid value", "Missing", "No such", "does not exist", "Aborted")
+
+
+def said(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), prog_name="zhenggai")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and not any(word in result.output for word in ENGLISH), result.output
+    return result.output
+
+
+@pytest.fixture
+def campaign(tmp_path):
+    folder = tmp_path / "活动"
+    assert CliRunner().invoke(main, ["init", str(folder), "--preset", "plan-filing"]).exit_code == 0
+    (folder / "inbox").mkdir()
+    return folder
+
+
+def test_missing_option_names_it_and_what_it_is_for(campaign):
+    out = said("rollup", str(campaign / "inbox"))
+    assert "缺少选项 --campaign：活动文件夹" in out and "用法见 zhenggai rollup --help" in out
+
+
+def test_unknown_command_and_option_suggest_the_right_one(campaign):
+    assert "没有 rolup 这个命令，是否应为 rollup？" in said("rolup")
+    out = said("status", str(campaign / "inbox"), "--campaign", str(campaign), "--as_of", "2012-06-25")
+    assert "没有 --as_of 这个选项，是否应为 --as-of？" in out
+
+
+def test_paths_that_are_not_there_or_the_wrong_kind(campaign, tmp_path):
+    assert "INBOX：找不到“没有这个文件夹”" in said("rollup", "没有这个文件夹", "--campaign", str(campaign))
+    out = said("collect", str(tmp_path), "-o", str(campaign / "campaign.yaml"))
+    assert "是文件，这里要写文件夹" in out
+
+
+def test_bad_values_say_what_may_be_typed(campaign, tmp_path):
+    out = said("rollup", str(campaign / "inbox"), "--campaign", str(campaign), "--by", "类")
+    assert "--by 只能写 督导组、类型 之一" in out
+    assert "--year 要写整数" in said("init", str(tmp_path / "新活动"), "--preset", "plan-filing", "--year", "二〇一二")
+    assert "--form 后面要写它的值" in said("validate", str(tmp_path), "--form")
+    assert "多写了 多余" in said("status", str(campaign / "inbox"), "--campaign", str(campaign), "多余")
+
+
+def test_our_own_usage_errors_keep_their_words_without_clicks_frame(tmp_path):
+    out = said("template", "-o", str(tmp_path))
+    assert out.startswith("错误：请指定表单") and "用法见 zhenggai template --help" in out
