@@ -42,8 +42,8 @@ import os
 import random
 import resource
 import shutil
-import subprocess
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
