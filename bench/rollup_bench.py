@@ -486,6 +486,10 @@ def bench_inbox(args: argparse.Namespace) -> int:
     print(f"\n{args.units} 党支部 × (备案表 + 整改清单 of {args.rows} rows) = {files} files; {machine()}"
           f"{best_of(args)}\n")
     print(table(list(runs.values()), speed, cost))
+    if args.repeat > 1:  # the rounds behind the medians: how far this machine moved
+        rounds = [f"{n.seconds / r.seconds:.1f}×" for n, r in zip(seen.get("naive", ()), seen["rollup"])]
+        print(f"\nrollup round by round: naive ÷ rollup {' '.join(rounds) or '–'}; rollup ÷ floor "
+              + " ".join(f"{r.seconds / f.seconds:.2f}×" for r, f in zip(seen["rollup"], seen["floor"])))
     rollup = labels["rollup"]
     checks = [("rollup ≥ 15× faster than naive", speed and speed[rollup] >= 15),
               ("rollup ≤ 3× the calamine floor", cost[rollup] <= 3),
