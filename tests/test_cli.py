@@ -52,3 +52,12 @@ def test_bad_values_say_what_may_be_typed(campaign, tmp_path):
 def test_our_own_usage_errors_keep_their_words_without_clicks_frame(tmp_path):
     out = said("template", "-o", str(tmp_path))
     assert out.startswith("错误：请指定表单") and "用法见 zhenggai template --help" in out
+
+
+def test_help_speaks_chinese_and_lists_every_command_whole():
+    top = CliRunner().invoke(main, ["--help"], prog_name="zhenggai").output
+    assert top.startswith("用法：zhenggai [选项] 命令 [参数]...") and "命令：" in top and "显示本说明并退出。" in top
+    assert "..." not in top.split("命令：")[1]  # no command's summary cut off
+    sub = CliRunner().invoke(main, ["remind", "--help"], prog_name="zhenggai").output
+    assert "选项：" in sub and "［必填］" in sub and "［默认：zhenggai@localhost］" in sub
+    assert not any(word in top + sub for word in ("Usage:", "Options:", "Commands:", "Show this", "[required]"))

@@ -97,8 +97,47 @@ def _in_chinese(exc: click.ClickException) -> str:
     return exc.message
 
 
+_HELP_WORDS = (  # click's own words in --help, as a clerk reads them
+    (r"Show this message and exit\.", "显示本说明并退出。"), (r"Show the version and exit\.", "显示版本号并退出。"),
+    (r"\[required\]", "［必填］"), (r"\[default: (.*?)\]", r"［默认：\1］"),
+    (r"\[OPTIONS\]", "[选项]"), (r"COMMAND \[ARGS\]\.\.\.", "命令 [参数]..."),
+)
+
+
+def _help_words(text: str) -> str:
+    for english, chinese in _HELP_WORDS:
+        text = re.sub(english, chinese, text)
+    return text
+
+
+class _Formatter(click.HelpFormatter):
+    """--help with click's headings and phrases in Chinese (option names and value kinds stay as typed)."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, _help_words(args), "用法：")
+
+    def write_heading(self, heading: str) -> None:
+        heading = {"Options": "选项", "Commands": "命令"}.get(heading, heading)
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")  # click's own ends in an ASCII colon
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl([(term, _help_words(text)) for term, text in rows], col_max, col_spacing)
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class _Command(click.Command):
+    context_class = _Context
+
+
 class _Group(click.Group):
-    """The `zhenggai` group: a wrong command line is answered in Chinese, with what to type instead."""
+    """The `zhenggai` group: a wrong command line is answered in Chinese, with what to type instead,
+    and --help speaks Chinese too."""
+
+    context_class = _Context
+    command_class = _Command
 
     def resolve_command(self, ctx, args):
         try:
@@ -129,7 +168,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="zhenggai-xls")
+@click.version_option(package_name="zhenggai-xls", message="%(prog)s %(version)s")
 def main() -> None:
     """整改工作表格工具：下发模板、收集、校验、逐级汇总、催报。"""
 
@@ -221,7 +260,7 @@ def template(form_ids: tuple[str, ...], all_forms: bool, out_dir: str, orgs_file
     for path in paths:
         click.echo(f"  {path}")
 
-@main.command()
+@main.command(short_help="收取附件（文件夹、.eml、.mbox、.zip 或 IMAP 邮箱），原件存入收件目录并登记。")
 @click.argument("sources", nargs=-1, required=True)
 @click.option("-o", "--output", "inbox", required=True, type=_Path(file_okay=False),
               help="收件目录：保存原件和收件登记（收件登记.xlsx）。")

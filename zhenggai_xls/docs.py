@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
-
 from .problems import RULES
 from .spec import FIELD_TYPES, load_specs
 
@@ -19,12 +17,12 @@ def render_cli() -> str:
     """Every command's --help text, in the order `zhenggai --help` lists them."""
     from .cli import main
 
-    ctx = click.Context(main, info_name="zhenggai", terminal_width=100, max_content_width=100,
+    ctx = main.context_class(main, info_name="zhenggai", terminal_width=100, max_content_width=100,
                         **main.context_settings)
     parts = ["```text", main.get_help(ctx), "```"]
     for name in main.list_commands(ctx):
         command = main.get_command(ctx, name)
-        sub = click.Context(command, info_name=name, parent=ctx, **command.context_settings)
+        sub = command.context_class(command, info_name=name, parent=ctx, **command.context_settings)
         parts += ["", f"### zhenggai {name}", "", "```text", command.get_help(sub), "```"]
     return "\n".join(parts)
 
