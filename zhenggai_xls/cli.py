@@ -156,9 +156,8 @@ class _Group(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.ClickException as exc:
-            usage = isinstance(exc, click.UsageError) and exc.ctx is not None
             click.echo(f"错误：{_in_chinese(exc)}", err=True)
-            if usage:
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
                 click.echo(f"用法见 {exc.ctx.command_path} --help", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
