@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from rollup_helpers import at, filing_sub, invalid, plan_filing_campaign
 from zhenggai_xls.cli import main
-from zhenggai_xls.rollup import rollup
+from zhenggai_xls.errors import ConfigError
+from zhenggai_xls.rollup import rollup, rollup_inbox
 from zhenggai_xls.status import BEIJING, days_after, status_text
 
 AS_OF = at("2012-06-26", "10:00")
@@ -181,3 +182,15 @@ def test_commands_say_what_is_wrong_without_a_traceback(demo):
     bad_time = CliRunner().invoke(main, ["rollup", str(demo.inbox), "--campaign", str(demo.folder),
                                          "--as-of", "六月底"])
     assert bad_time.exit_code == 2 and "六月底" in bad_time.output
+    no_suffix = CliRunner().invoke(main, ["rollup", str(demo.inbox), "--campaign", str(demo.folder),
+                                          "-o", str(demo.folder / "汇总")])
+    assert no_suffix.exit_code == 2 and "要以 .xlsx 结尾" in no_suffix.output and not (demo.folder / "汇总").exists()
+
+
+def test_a_mistyped_level_is_said_before_any_file_is_read(demo, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("files read before the level was checked")
+
+    monkeypatch.setattr("zhenggai_xls.validate.validate_paths", never)
+    with pytest.raises(ConfigError, match="999"):
+        rollup_inbox(demo.inbox, demo.folder, level="999")

@@ -357,6 +357,13 @@ def _as_of(ctx, param, value: str | None):
     return moment
 
 
+def _xlsx(ctx, param, value: Path | None) -> Path | None:
+    """-o of a workbook: a name ending in .xlsx, the only one Excel and WPS open it by."""
+    if value is not None and value.suffix.lower() != ".xlsx":
+        raise click.BadParameter(f"“{value}”要以 .xlsx 结尾，如 {value.with_suffix('.xlsx')}。")
+    return value
+
+
 _AS_OF_HELP = "截至时间，如 2012-06-25（指当天 24 时）或 \"2012-06-25 18:00\"；默认取活动配置的 as_of，否则为现在。"
 
 
@@ -390,7 +397,7 @@ def _rollup_inbox(inbox: Path, campaign_dir: Path, **options):
 @main.command()
 @_inbox_options("汇总到哪个单位：组织代码或规范全称；默认组织架构的最上级。")
 @click.option("--by", type=click.Choice(["督导组", "类型"]), help="另按督导组或组织类型分组小计。")
-@click.option("-o", "--output", type=_Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=_Path(dir_okay=False, path_type=Path), callback=_xlsx,
               help="汇总表保存为（.xlsx）；默认活动文件夹中的 汇总表.xlsx。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总数字、报送情况和逾期事项。")
 @_friendly
@@ -420,7 +427,7 @@ def status(inbox: Path, campaign_dir: Path, level: str | None, as_of) -> None:
 
 @main.command()
 @_inbox_options("只催这个单位以下：组织代码或规范全称；默认组织架构的最上级。")
-@click.option("-o", "--output", type=_Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=_Path(dir_okay=False, path_type=Path), callback=_xlsx,
               help="催报名单保存为（.xlsx）；默认活动文件夹中的 催报名单.xlsx，反馈表放在其旁的 催报反馈表/。")
 @click.option("--send", "smtp_url", help="用这个发信服务器把催报邮件发给各单位，如 smtp://127.0.0.1:25。")
 @click.option("--from", "sender", default="zhenggai@localhost", show_default=True, help="发件人地址。")

@@ -328,6 +328,7 @@ def rollup_inbox(inbox: Path | str, campaign_dir: Path | str, *, level: str | No
     # a 4,000-file roll-up, for nothing.
     with collection_paused():
         campaign = load_campaign(campaign_dir)
+        _level_org(campaign.orgs, level)  # a mistyped --level is said at once, not after every file is read
         submissions = validate_paths([inbox], orgs=campaign.orgs, campaign=campaign, progress=progress)
         return rollup(submissions, campaign, level=level, as_of=as_of, by=by, register=inbox_register(inbox))
 
