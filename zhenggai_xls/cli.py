@@ -6,7 +6,6 @@ and a wrong command line is answered in Chinese (`_Group`), never in click's Eng
 """
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -21,7 +20,7 @@ import click
 
 from .campaign import PRESETS, init_campaign
 from .errors import ZhenggaiError
-from .spec import find_spec, load_specs
+from .spec import did_you_mean, find_spec, load_specs
 
 
 def _friendly(fn):
@@ -72,7 +71,7 @@ class _Path(click.Path):
 def _in_chinese(exc: click.ClickException) -> str:
     """click's own complaint about a command line in Chinese, with what to type; ours as they are."""
     if isinstance(exc, click.NoSuchOption):
-        close = f"，是否应为 {'、'.join(exc.possibilities)}？" if exc.possibilities else "。"
+        close = did_you_mean(exc.option_name, exc.possibilities or ()) or "。"
         return f"没有 {exc.option_name} 这个选项{close}"
     if isinstance(exc, click.BadOptionUsage):
         need = "后面要写它的值" if "requires" in exc.message else "后面不写值"
@@ -145,8 +144,7 @@ class _Group(click.Group):
         except click.UsageError:
             if args[0].startswith("-"):  # an unknown option of the group itself
                 raise
-            close = difflib.get_close_matches(args[0], self.commands, 1)
-            hint = f"，是否应为 {close[0]}？" if close else "。"
+            hint = did_you_mean(args[0], self.commands) or "。"
             raise click.UsageError(f"没有 {args[0]} 这个命令{hint}可用的命令：{'、'.join(self.commands)}。",
                                    ctx) from None
 
