@@ -534,4 +534,4 @@ def find_spec(name: str, specs: Mapping[str, Spec] | None = None) -> Spec:
             return spec
     names = [n for s in specs.values() for n in s.names]
     hint = did_you_mean(name, names) or "。"
-    raise SpecError([f"没有名为“{name}”的表单{hint}可用的表单：{'、'.join(specs)}"])
+    raise SpecError([f"没有名为 '{name}' 的表单{hint}可用的表单：{'、'.join(specs)}"])
