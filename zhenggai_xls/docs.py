@@ -18,7 +18,7 @@ def render_cli() -> str:
     from .cli import main
 
     ctx = main.context_class(main, info_name="zhenggai", terminal_width=100, max_content_width=100,
-                        **main.context_settings)
+                             **main.context_settings)
     parts = ["```text", main.get_help(ctx), "```"]
     for name in main.list_commands(ctx):
         command = main.get_command(ctx, name)
