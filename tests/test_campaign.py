@@ -215,7 +215,7 @@ def test_per_level_deadlines(plan_filing):
 
 
 @pytest.mark.parametrize("text, where, words", [
-    ("name: x\nyear: 2012\nfroms: {}\n", "froms", "'forms'"),
+    ("name: x\nyear: 2012\nfroms: {}\n", "froms", "“forms”"),
     ("name: x\nyear: 2012\nforms:\n  weekley: {levels: [党支部], deadline: 2012-06-20}\n",
      "forms.weekley", "weekly"),
     ("name: x\nyear: 2012\nforms:\n  orgs: {levels: [党支部], deadline: 2012-06-20}\n", "forms.orgs", "可用的表单"),
@@ -230,7 +230,7 @@ def test_per_level_deadlines(plan_filing):
     ("name: x\nyear: 2012\nforms:\n  filing: {levels: [党小组], deadline: 2012-06-20}\n",
      "forms.filing.levels[0]", "党小组"),
     ("name: x\nyear: 2012\nforms:\n  filing: {levels: [党支部], dedline: 2012-06-20}\n",
-     "forms.filing.dedline", "'deadline'"),
+     "forms.filing.dedline", "“deadline”"),
     ("name: x\nyear: 2012\nforms:\n  filing: {levels: [党支部], deadline: {党委: 2012-06-20}}\n",
      "forms.filing.deadline.党委", "报送层级"),
     ("name: x\nyear: 2012\nforms:\n  filing: {levels: [党支部], deadline: 2012-06-20}\ngroupings: [类别]\n",
@@ -240,7 +240,7 @@ def test_per_level_deadlines(plan_filing):
      "due_soon_days", "整数"),
     ("name: x\nyear: 2012\nforms:\n  filing: {levels: [党支部], deadline: 2012-06-20}\nas_of: someday\n",
      "as_of", "someday"),
-    ("year: 2012\nforms:\n  filing: {levels: [党支部], deadline: 2012-06-20}\n", "(顶层)", "'name'"),
+    ("year: 2012\nforms:\n  filing: {levels: [党支部], deadline: 2012-06-20}\n", "(顶层)", "“name”"),
 ])
 def test_bad_config_names_the_key_path(plan_filing, text, where, words):
     found = problems(rewrite(plan_filing.folder, text))

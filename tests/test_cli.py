@@ -30,9 +30,9 @@ def test_missing_option_names_it_and_what_it_is_for(campaign):
 
 
 def test_unknown_command_and_option_suggest_the_right_one(campaign):
-    assert "没有 rolup 这个命令，是否应为 'rollup'？" in said("rolup")
+    assert "没有 rolup 这个命令，是否应为“rollup”？" in said("rolup")
     out = said("status", str(campaign / "inbox"), "--campaign", str(campaign), "--as_of", "2012-06-25")
-    assert "没有 --as_of 这个选项，是否应为 '--as-of'？" in out
+    assert "没有 --as_of 这个选项，是否应为“--as-of”？" in out
 
 
 def test_paths_that_are_not_there_or_the_wrong_kind(campaign, tmp_path):

@@ -47,7 +47,7 @@ def test_unknown_key_names_file_and_key_path_with_hint(tmp_path):
 
 def test_bad_type_is_named_with_hint(tmp_path):
     err = _broken(tmp_path, lambda d: d["table"]["columns"][0].update(type="cont"))
-    assert any("table.columns[0].type" in p and "'count'" in p for p in err.problems)
+    assert any("table.columns[0].type" in p and "“count”" in p for p in err.problems)
 
 
 def test_duplicate_label_and_unknown_rule_field_all_reported(tmp_path):
@@ -56,5 +56,5 @@ def test_duplicate_label_and_unknown_rule_field_all_reported(tmp_path):
         d["rules"][0]["then"][0]["field"] = "measures"
     err = _broken(tmp_path, edit)
     assert any("label '问题描述'" in p and "重复" in p for p in err.problems)
-    assert any("rules[0].then[0]" in p and "'measure'" in p for p in err.problems)
+    assert any("rules[0].then[0]" in p and "“measure”" in p for p in err.problems)
     assert len(err.problems) >= 2

@@ -264,17 +264,17 @@ class Collector:
         for key in data:
             if key not in allowed:
                 path = f"{where}.{key}" if where else str(key)
-                self.add(path, f"未知的键 '{key}'{did_you_mean(str(key), allowed) or '。'}"
+                self.add(path, f"未知的键“{key}”{did_you_mean(str(key), allowed) or '。'}"
                                f"可用的键：{'、'.join(sorted(allowed))}")
         for key in sorted(required - set(data)):
-            self.add(where or "(顶层)", f"缺少必需的键 '{key}'")
+            self.add(where or "(顶层)", f"缺少必需的键“{key}”")
         return True
 
 
 def did_you_mean(word: str, options: Any) -> str:
-    """A '，是否应为 …？' hint when a close option exists, else ''."""
+    """A '，是否应为“…”？' hint when a close option exists, else ''."""
     close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.6)
-    return f"，是否应为 '{close[0]}'？" if close else ""
+    return f"，是否应为“{close[0]}”？" if close else ""
 
 
 def _strings(c: Collector, where: str, value: Any) -> tuple[str, ...]:
@@ -304,13 +304,13 @@ def _field(c: Collector, where: str, raw: Any, path: tuple[str, ...], place: str
         return None
     ftype = raw["type"]
     if ftype not in FIELD_TYPES:
-        c.add(f"{where}.type", f"未知的类型 '{ftype}'{did_you_mean(str(ftype), FIELD_TYPES)}")
+        c.add(f"{where}.type", f"未知的类型“{ftype}”{did_you_mean(str(ftype), FIELD_TYPES)}")
     choices = _choices(c, f"{where}.choices", raw.get("choices"))
     if ftype == "choice" and not choices:
         c.add(f"{where}.choices", "choice 类型的字段必须列出 choices")
     label = str(raw["label"])
     if "/" in label:
-        c.add(f"{where}.label", f"标签 '{label}' 不能含有 '/'（'/' 用于连接多级表头）")
+        c.add(f"{where}.label", f"标签“{label}”不能含有“/”（“/”用于连接多级表头）")
     return Field(
         key=str(raw["key"]), label=label, type=ftype, path=(*path, label), place=place,
         synonyms=_strings(c, f"{where}.synonyms", raw.get("synonyms")),
@@ -353,7 +353,7 @@ def _table(c: Collector, where: str, raw: Any) -> Table | None:
     for name in ("unit_field", "preset_field"):
         key = getattr(table, name)
         if key is not None and key not in keys:
-            c.add(f"{where}.{name}", f"没有键为 '{key}' 的列{did_you_mean(key, keys)}")
+            c.add(f"{where}.{name}", f"没有键为“{key}”的列{did_you_mean(key, keys)}")
     if table.rows and not table.preset_field:
         c.add(f"{where}.rows", "列出了固定行，但没有指定 preset_field（固定行写在哪一列）")
     return table
@@ -396,7 +396,7 @@ def _condition(c: Collector, where: str, raw: Any, keys: set[str]) -> None:
         c.add(where, "条件必须有 field 或 any")
     for key in named:
         if key not in keys:
-            c.add(where, f"没有键为 '{key}' 的字段{did_you_mean(str(key), keys)}")
+            c.add(where, f"没有键为“{key}”的字段{did_you_mean(str(key), keys)}")
     if not set(raw) & {"filled", "equals", "min", "max"}:
         c.add(where, "条件必须有 filled、equals、min 或 max 之一")
 
@@ -410,7 +410,7 @@ def _rules(c: Collector, raw: Any, keys: set[str]) -> tuple[Rule, ...]:
             continue
         kind = item["kind"]
         if kind not in RULE_PARAMS:
-            c.add(f"{w}.kind", f"未知的规则类型 '{kind}'{did_you_mean(str(kind), RULE_PARAMS)}")
+            c.add(f"{w}.kind", f"未知的规则类型“{kind}”{did_you_mean(str(kind), RULE_PARAMS)}")
             continue
         required, optional = RULE_PARAMS[kind]
         c.keys(w, item, RULE_COMMON | required | optional, required)
@@ -428,7 +428,7 @@ def _rules(c: Collector, raw: Any, keys: set[str]) -> tuple[Rule, ...]:
         if kind != "requires":
             for key in rule.fields():
                 if key not in keys:
-                    c.add(w, f"没有键为 '{key}' 的字段{did_you_mean(str(key), keys)}")
+                    c.add(w, f"没有键为“{key}”的字段{did_you_mean(str(key), keys)}")
         out.append(rule)
     return tuple(out)
 
@@ -474,7 +474,7 @@ def parse_spec(data: Any, path: Path) -> Spec:
             c.add(f"key '{f.key}'", "字段键重复")
         seen_keys.add(f.key)
         if f.full_label in seen_labels:
-            c.add(f"label '{f.full_label}'", f"标签重复（字段 '{seen_labels[f.full_label]}' 与 '{f.key}'）")
+            c.add(f"label '{f.full_label}'", f"标签重复（字段“{seen_labels[f.full_label]}”与“{f.key}”）")
         seen_labels[f.full_label] = f.key
     rules = _rules(c, data.get("rules"), seen_keys)
     feeds = _feeds(c, data.get("feeds"))
@@ -515,11 +515,11 @@ def load_specs(directory: Path | str = SHEETS_DIR) -> dict[str, Spec]:
             problems.extend(exc.problems)
             continue
         if spec.id != path.stem:
-            problems.append(f"{path.name}: id: 表单 id '{spec.id}' 应与文件名 '{path.stem}' 一致")
+            problems.append(f"{path.name}: id: 表单 id“{spec.id}”应与文件名“{path.stem}”一致")
         specs[spec.id] = spec
     for spec in specs.values():
         if spec.feeds and spec.feeds.form not in specs:
-            problems.append(f"{spec.path.name}: feeds.form: 没有表单 '{spec.feeds.form}'"
+            problems.append(f"{spec.path.name}: feeds.form: 没有表单“{spec.feeds.form}”"
                             f"{did_you_mean(spec.feeds.form, specs)}")
     if problems:
         raise SpecError(problems)
@@ -534,4 +534,4 @@ def find_spec(name: str, specs: Mapping[str, Spec] | None = None) -> Spec:
             return spec
     names = [n for s in specs.values() for n in s.names]
     hint = did_you_mean(name, names) or "。"
-    raise SpecError([f"没有名为 '{name}' 的表单{hint}可用的表单：{'、'.join(specs)}"])
+    raise SpecError([f"没有名为“{name}”的表单{hint}可用的表单：{'、'.join(specs)}"])
