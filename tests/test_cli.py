@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from zhenggai_xls.cli import main
+from zhenggai_xls.status import display_width
 
 ENGLISH = ("Error:", "Usage:", "Try '", "Invalid value", "Missing", "No such", "does not exist", "Aborted")
 
@@ -61,3 +62,15 @@ def test_help_speaks_chinese_and_lists_every_command_whole():
     sub = CliRunner().invoke(main, ["remind", "--help"], prog_name="zhenggai").output
     assert "选项：" in sub and "［必填］" in sub and "［默认：zhenggai@localhost］" in sub
     assert not any(word in top + sub for word in ("Usage:", "Options:", "Commands:", "Show this", "[required]"))
+
+
+def test_help_fits_the_terminal_and_keeps_its_column_with_chinese_text():
+    runner = CliRunner()
+    for command in ([], *([name] for name in main.commands)):
+        out = runner.invoke(main, [*command, "--help"], prog_name="zhenggai", terminal_width=80).output
+        wide = [line for line in out.splitlines() if display_width(line) > 80]
+        assert not wide, (command, wide)
+    out = runner.invoke(main, ["rollup", "--help"], prog_name="zhenggai", terminal_width=80).output
+    column = {display_width(line[:line.index(text)]) for line in out.splitlines()
+              for text in ("另按督导组", "以 JSON 输出", "活动文件夹（") if text in line}
+    assert len(column) == 1, out  # a choice in Chinese ([督导组|类型]) no longer pushes its help right

@@ -21,6 +21,7 @@ import click
 from .campaign import PRESETS, init_campaign
 from .errors import ZhenggaiError
 from .spec import did_you_mean, find_spec, load_specs
+from .status import display_width
 
 
 def _friendly(fn):
@@ -119,8 +120,58 @@ class _Formatter(click.HelpFormatter):
         heading = {"Options": "选项", "Commands": "命令"}.get(heading, heading)
         self.write(f"{'':>{self.current_indent}}{heading}：\n")  # click's own ends in an ASCII colon
 
+    # click measures and wraps by characters: a Chinese line took twice the width it was given, and a
+    # choice such as [督导组|类型] pushed its help out of the column. These two measure terminal columns.
+
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        paragraphs = [_wrap(p, self.width - self.current_indent) for p in re.split(r"\n\s*\n", text)]
+        self.write("\n".join("".join(f"{indent}{line}\n" for line in lines) for lines in paragraphs))
+
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
-        super().write_dl([(term, _help_words(text)) for term, text in rows], col_max, col_spacing)
+        rows = list(rows)
+        first = min(max(display_width(term) for term, _ in rows), col_max) + col_spacing
+        indent = " " * self.current_indent
+        for term, text in rows:
+            lines = _wrap(_help_words(text), max(self.width - self.current_indent - first, 10))
+            if not lines:
+                self.write(f"{indent}{term}\n")
+                continue
+            if display_width(term) + col_spacing <= first:
+                self.write(f"{indent}{term}{' ' * (first - display_width(term))}{lines[0]}\n")
+            else:  # a long term: its help starts on the next line, in the column
+                self.write(f"{indent}{term}\n{indent}{' ' * first}{lines[0]}\n")
+            self.write("".join(f"{indent}{' ' * first}{line}\n" for line in lines[1:]))
+
+
+_OPENING, _CLOSING = "（“‘《【(", "，。、；：？！）”’》】),.;:?!"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` terminal columns, broken at spaces and between Chinese
+    characters, never before a closing mark or after an opening one; a word longer than a line stays whole."""
+    pieces: list[list[str]] = []  # [space before it, piece that stays on one line]
+    space = ""
+    for ch in text:
+        if ch.isspace():
+            space += " "  # a line break of the docstring is a space; click's two before ［必填］ stay
+            continue
+        last = pieces[-1][1][-1] if pieces else ""
+        narrow = display_width(ch) == 1 and display_width(last) == 1  # letters and digits of one word
+        if pieces and not space and (ch in _CLOSING or last in _OPENING or narrow):
+            pieces[-1][1] += ch
+        else:
+            pieces.append([space, ch])
+        space = ""
+    lines, line, used = [], "", 0
+    for space, piece in pieces:
+        size = display_width(piece)
+        if line and used + len(space) + size > width:
+            lines.append(line)
+            line, used = piece, size
+        else:
+            line, used = (line + space + piece, used + len(space) + size) if line else (piece, size)
+    return lines + [line] if line else lines
 
 
 class _Context(click.Context):

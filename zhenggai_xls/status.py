@@ -148,13 +148,13 @@ def match_period(plan: FormPlan, period: str | None) -> tuple[bool, str | None]:
 # ---------------------------------------------------------------- terminal table
 
 
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: CJK characters two each."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
+    return text + " " * max(0, width - display_width(text))
 
 
 def status_text(result) -> str:
@@ -168,7 +168,7 @@ def status_text(result) -> str:
         title = specs[s.form].title if s.form in specs else s.form
         received = s.received.strftime("%Y-%m-%d %H:%M") if s.received else ""
         rows.append((s.unit_name, title, s.period or "", s.words, received, s.file.name if s.file else ""))
-    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(head)]
+    widths = [max([display_width(h)] + [display_width(r[i]) for r in rows]) for i, h in enumerate(head)]
     lines = ["  ".join(_pad(c, w) for c, w in zip(line, widths)).rstrip() for line in [head, *rows]]
     c = result.counts()
     lines.append("")
