@@ -72,6 +72,8 @@ def _indexed_kind(value: str, wanted: frozenset[str] | None) -> tuple[str | None
     """_text_kind of a cell's text with the label kept only when `wanted` (None: every label)."""
     if _is_seq_text(value):
         lab, colon = value, False  # what _text_kind gives
+    elif len(value) > LABEL_MAX:  # what _text_kind gives, without filling its cache with texts seen once
+        return None if value.isspace() else (None, ":" in value or "：" in value)
     else:
         kind = _text_kind(value)
         if kind is None:
@@ -384,12 +386,18 @@ def _find_header(grid: _Grid, m: _Matcher, table: Table) -> _TableHit | None:
     if not hits:
         return None
     height = table.header_depth
+    rows = sorted(hits)
+    counts = [len(hits[r]) for r in rows]
     best: tuple[int, int] | None = None  # (distinct names, -top)
-    for top in sorted(hits):
-        window = [hits[r] for r in range(top, top + height) if r in hits]
-        if best is not None and sum(map(len, window)) <= best[0]:
+    labels = end = 0  # the window of rows[i:end], those in [top, top + height), holds `labels` labels
+    for i, top in enumerate(rows):
+        labels -= counts[i - 1] if i else 0
+        while end < len(rows) and rows[end] < top + height:
+            labels += counts[end]
+            end += 1
+        if best is not None and labels <= best[0]:
             continue  # cannot show more names than the best so far (table values that are labels elsewhere)
-        names = {lab for found in window for _, lab in found}
+        names = {lab for r in rows[i:end] for _, lab in hits[r]}
         key = (len(names), -top)
         if best is None or key > best:
             best = key
