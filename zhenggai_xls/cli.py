@@ -313,8 +313,9 @@ def template(form_ids: tuple[str, ...], all_forms: bool, out_dir: str, orgs_file
 @click.option("-o", "--output", "inbox", required=True, type=_Path(file_okay=False),
               help="收件目录：保存原件和收件登记（收件登记.xlsx）。")
 @click.option("--campaign", "campaign_dir", type=_Path(exists=True, file_okay=False),
-              help="工作目录：按其中的组织架构识别填报单位。")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="只收取该日期（含）以后的邮件，如 2024-06-01。")
+              help="活动文件夹：按其中的组织架构识别填报单位。")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE",
+              help="只收取该日期（含）以后的邮件，如 2024-06-01。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @_friendly
 def collect(sources: tuple[str, ...], inbox: str, campaign_dir: str | None, since, as_json: bool) -> None:
