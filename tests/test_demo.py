@@ -1,6 +1,7 @@
 """`zhenggai demo`: a campaign folder, a realistic inbox, its roll-up and the summary workbook."""
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -89,3 +90,13 @@ def test_demo_refuses_a_folder_in_use_but_rebuilds_its_own(tmp_path):
     assert not (folder / "inbox" / "inbox").exists()
     blanks = sorted(p.name for p in (folder / "全部空白模板").glob("*.xlsx"))
     assert blanks == sorted(p.name for p in (ROOT / "templates_xlsx").glob("*.xlsx")) and len(blanks) == 6
+
+
+@pytest.mark.skipif(os.name != "posix", reason="permission bits are POSIX")
+def test_outputs_get_the_permissions_of_any_new_file(demo_run):
+    folder, _ = demo_run
+    umask = os.umask(0o022)
+    os.umask(umask)
+    written = [folder / SUMMARY_FILE, folder / "campaign.yaml", folder / "orgs.xlsx", *folder.glob("templates/*.xlsx")]
+    modes = {path.name: oct(path.stat().st_mode & 0o777) for path in written}
+    assert set(modes.values()) == {oct(0o666 & ~umask)}, modes  # not owner-only, as mkstemp makes them

@@ -72,13 +72,18 @@ def internal_link(sheet: str, cell: str) -> str:
 
 @contextmanager
 def atomic_path(target: Path | str) -> Iterator[Path]:
-    """Yield a temp path beside `target`; on success rename it over `target`."""
+    """Yield a temp path beside `target`; on success rename it over `target`, with the permissions
+    any new file gets here (the temp file's own are owner-only: others sharing the folder could
+    not open the summary)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0o022)  # Python reads the umask only by setting it
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
