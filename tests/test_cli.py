@@ -1,6 +1,9 @@
 """A wrong command line is answered in Chinese, with what to type instead (click's own words never show)."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -74,3 +77,26 @@ def test_help_fits_the_terminal_and_keeps_its_column_with_chinese_text():
     column = {display_width(line[:line.index(text)]) for line in out.splitlines()
               for text in ("另按督导组", "以 JSON 输出", "活动文件夹（") if text in line}
     assert len(column) == 1, out  # a choice in Chinese ([督导组|类型]) no longer pushes its help right
+
+
+def test_an_output_that_cannot_be_written_is_said_in_chinese(campaign, tmp_path, monkeypatch):
+    inbox = str(campaign / "inbox")
+    (tmp_path / "汇总").write_text("a file, not a folder")
+    out = said("rollup", inbox, "--campaign", str(campaign), "-o", str(tmp_path / "汇总" / "汇总表.xlsx"))
+    assert "无法写入" in out and "同名的文件" in out
+
+    real = os.replace
+
+    def locked(src, dst):  # as Windows answers while Excel or WPS has the summary open
+        if Path(dst).name == "汇总表.xlsx":
+            raise PermissionError(13, "Access is denied", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", locked)
+    out = said("rollup", inbox, "--campaign", str(campaign), "-o", str(tmp_path / "汇总表.xlsx"))
+    assert f"无法写入“{tmp_path / '汇总表.xlsx'}”：文件正在 Excel 或 WPS 中打开" in out and "请关闭该文件后重试" in out
+    assert not list(tmp_path.glob(".tmp-*"))  # the half-done copy is gone
+
+    made = CliRunner().invoke(main, ["init", str(tmp_path / "汇总" / "活动"), "--preset", "plan-filing"])
+    assert made.exit_code == 1 and isinstance(made.exception, SystemExit), made.output  # a folder not made
+    assert f"错误：无法读写“{tmp_path / '汇总' / '活动'}”：路径中有一个同名的文件" in made.output

@@ -19,13 +19,14 @@ from typing import Callable
 import click
 
 from .campaign import PRESETS, init_campaign
-from .errors import ZhenggaiError
+from .errors import ZhenggaiError, os_reason
 from .spec import did_you_mean, find_spec, load_specs
 from .status import display_width
 
 
 def _friendly(fn):
-    """Turn library errors into one-line Chinese messages with exit status 2."""
+    """Turn library errors into one-line Chinese messages with exit status 2; a file or folder that
+    cannot be read or made (the library's outputs say so themselves) into one with status 1."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
@@ -33,6 +34,9 @@ def _friendly(fn):
             return fn(*args, **kwargs)
         except ZhenggaiError as exc:
             raise click.UsageError(str(exc)) from None
+        except OSError as exc:
+            where = f"“{exc.filename}”" if exc.filename else "文件"
+            raise click.ClickException(f"无法读写{where}：{os_reason(exc)}。") from None
 
     return wrapper
 

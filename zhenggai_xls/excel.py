@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from .errors import OutputError, os_reason
+
 SHEET_NAME_MAX = 31
 LIST_SOURCE_MAX = 255  # characters in a data-validation list typed inline
 METADATA_SHEET = "_zhenggai"  # hidden sheet holding machine-readable metadata
@@ -74,20 +76,29 @@ def internal_link(sheet: str, cell: str) -> str:
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temp path beside `target`; on success rename it over `target`, with the permissions
     any new file gets here (the temp file's own are owner-only: others sharing the folder could
-    not open the summary)."""
+    not open the summary). OutputError, saying what to do, when it cannot be written."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
     try:
         yield Path(tmp)
         umask = os.umask(0o022)  # Python reads the umask only by setting it
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
+        os.replace(tmp, target)  # Windows refuses while Excel or WPS has the target open
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _cannot_write(target, exc) from None
         raise
+
+
+def _cannot_write(target: Path, exc: OSError) -> OutputError:
+    return OutputError(f"无法写入“{target}”：{os_reason(exc)}。")
 
 
 # ---------------------------------------------------------------- rows written as sheet XML
