@@ -159,9 +159,9 @@ def test_exit_codes(inbox, tmp_path):
     runner = CliRunner()
     clean = runner.invoke(main, ["validate", str(inbox / "模板填报.xlsx")])
     assert clean.exit_code == 0, clean.output
-    assert "✓" in clean.output and "整改方案制定情况统计表" in clean.output
+    assert "√" in clean.output and "整改方案制定情况统计表" in clean.output
     bad = runner.invoke(main, ["validate", str(inbox / "手工填报.xlsx")])
-    assert bad.exit_code == 1 and "✗" in bad.output and "O10" in bad.output
+    assert bad.exit_code == 1 and "×" in bad.output and "O10" in bad.output
     assert runner.invoke(main, ["validate", str(tmp_path / "没有这个文件.xlsx")]).exit_code == 2
     wrong = runner.invoke(main, ["validate", "--form", "周报告", str(inbox / "模板填报.xlsx")])
     assert wrong.exit_code == 2 and "是否应为" in wrong.output and "Traceback" not in wrong.output
@@ -316,3 +316,19 @@ def test_a_file_that_breaks_validation_does_not_stop_the_batch(tmp_path, monkeyp
     subs = {s.path.name: s for s in validate_paths([good, bad])}
     assert subs["好.xlsx"].valid
     assert subs["坏.xlsx"].rejected and subs["坏.xlsx"].problems[0].rule == "file.corrupt"
+
+
+def test_a_report_in_a_legacy_code_page_never_stops_on_a_character(inbox, tmp_path):
+    """Chinese Windows writes redirected output in GBK: a file name holding a character GBK lacks
+    (a rare name character) is shown with ?, and the marks are GBK's √ and ×."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    rare = shutil.copy(inbox / "模板填报.xlsx", tmp_path / "𠅤家湾村党支部.xlsx")
+    done = subprocess.run([sys.executable, "-m", "zhenggai_xls.cli", "validate", str(rare)], capture_output=True,
+                          env={**os.environ, "PYTHONIOENCODING": "gbk"})
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode("gbk", "replace")
+    report = done.stdout.decode("gbk")
+    assert report.startswith("√ ") and "?家湾村党支部.xlsx" in report

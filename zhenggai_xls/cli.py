@@ -516,8 +516,13 @@ def run() -> None:
     Freeing a large run's objects one by one at exit (hundreds of MB at thousands of files) would
     keep a clerk waiting ~0.3 s more for nothing; every file is written and closed by then.
     Where hypothesis is installed (a test set-up), pandera imports it for data synthesis at its first
-    validation, in every worker process: ~0.2 s each for nothing the command does. It is kept out."""
+    validation, in every worker process: ~0.2 s each for nothing the command does. It is kept out.
+    Output in a legacy code page (GBK, when Chinese Windows writes it to a file or a pipe) shows a
+    character it cannot encode (in a unit's file name, say) as ?, instead of stopping with a traceback."""
     sys.modules.setdefault("hypothesis", None)  # `import hypothesis` now fails: pandera goes without
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         main()
     except SystemExit as exc:

@@ -485,7 +485,7 @@ def format_report(submissions: list[Submission]) -> str:
         warnings = len(sub.problems) - errors
         unit = _unit_text(sub)
         form = load_specs()[sub.form].title if sub.form else f"（{_file_verdict(sub)}）"
-        mark = "✓" if sub.valid else "✗"
+        mark = "√" if sub.valid else "×"  # as clerks mark; ✓ and ✗ are not in GBK
         verdict = "通过" if sub.valid else ("退回" if sub.rejected else "有错误")
         counts = f"{errors} 个错误，{warnings} 个警告" if sub.problems else "无问题"
         lines = [f"{mark} {sub.path}  {form}  {unit}  {verdict}（{counts}）"]
