@@ -205,6 +205,16 @@ def test_campaign_yaml_written_by_hand(plan_filing):
     assert campaign.orgs_file == "orgs.xlsx"
 
 
+def test_campaign_yaml_saved_as_ansi_by_notepad_reads_alike(plan_filing):
+    text = (plan_filing.folder / "campaign.yaml").read_text(encoding="utf-8")
+    assert "涪陵" in text  # Chinese in it, so GBK bytes are not UTF-8
+    (plan_filing.folder / "campaign.yaml").write_bytes(text.encode("gbk"))
+    again = load_campaign(plan_filing.folder)
+    assert (again.name, again.forms, again.as_of) == (plan_filing.name, plan_filing.forms, plan_filing.as_of)
+    (plan_filing.folder / "campaign.yaml").write_bytes(b"\x81\x30name: x")  # neither: said, not a traceback
+    assert any("UTF-8 或 GBK" in p for p in problems(plan_filing.folder))
+
+
 def test_per_level_deadlines(plan_filing):
     text = ("name: x\nyear: 2012\nforms:\n  self_check:\n    levels: [党(工)委, 党支部]\n"
             "    deadline: {党支部: 2012-06-20, 党(工)委: 2012-06-25 12:00}\n")

@@ -363,15 +363,20 @@ class _Reader:
 
 
 def _read_yaml(path: Path) -> Any:
+    data = path.read_bytes()
     try:
-        return yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_Loader)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("gb18030")  # saved as "ANSI" by Notepad on Chinese Windows
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第{mark.line + 1}行" if mark else "(文件)"
         reason = getattr(exc, "problem", None) or exc
         raise ConfigError([f"{path.name}: {where}: YAML 格式错误（{reason}），请检查缩进、冒号和引号。"]) from None
     except UnicodeDecodeError:
-        raise ConfigError([f"{path.name}: 文件不是 UTF-8 编码，请用记事本“另存为”UTF-8 后再试。"]) from None
+        raise ConfigError([f"{path.name}: 文件不是文本（UTF-8 或 GBK），请用记事本“另存为”UTF-8 后再试。"]) from None
 
 
 def load_campaign(folder: Path | str) -> Campaign:
