@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from . import sniff
 from .errors import ConfigError
 from .excel import atomic_path
 from .normalize import clean_text
@@ -364,12 +365,10 @@ class _Reader:
 
 def _read_yaml(path: Path) -> Any:
     data = path.read_bytes()
+    # UTF-8, or GBK as Notepad saves "ANSI" on Chinese Windows (None, not plain text: tried as UTF-8)
+    encoding = sniff.text_encoding(data)
     try:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("gb18030")  # saved as "ANSI" by Notepad on Chinese Windows
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(data.decode(encoding or "utf-8"), Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第{mark.line + 1}行" if mark else "(文件)"
