@@ -133,16 +133,16 @@ class _Formatter(click.HelpFormatter):
         self.write("\n".join("".join(f"{indent}{line}\n" for line in lines) for lines in paragraphs))
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
-        rows = list(rows)
-        first = min(max(display_width(term) for term, _ in rows), col_max) + col_spacing
+        rows = [(term, display_width(term), text) for term, text in rows]
+        first = min(max(width for _, width, _ in rows), col_max) + col_spacing
         indent = " " * self.current_indent
-        for term, text in rows:
+        for term, width, text in rows:
             lines = _wrap(_help_words(text), max(self.width - self.current_indent - first, 10))
             if not lines:
                 self.write(f"{indent}{term}\n")
                 continue
-            if display_width(term) + col_spacing <= first:
-                self.write(f"{indent}{term}{' ' * (first - display_width(term))}{lines[0]}\n")
+            if width + col_spacing <= first:
+                self.write(f"{indent}{term}{' ' * (first - width)}{lines[0]}\n")
             else:  # a long term: its help starts on the next line, in the column
                 self.write(f"{indent}{term}\n{indent}{' ' * first}{lines[0]}\n")
             self.write("".join(f"{indent}{' ' * first}{line}\n" for line in lines[1:]))
