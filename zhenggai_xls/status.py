@@ -153,8 +153,11 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - display_width(text))
+def aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """`rows` as terminal lines, each column padded to its widest cell (the last one left as is)."""
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([*(c + " " * (w - display_width(c)) for c, w in zip(r, widths)), r[-1]]).rstrip()
+            for r in rows]
 
 
 def status_text(result) -> str:
@@ -168,8 +171,7 @@ def status_text(result) -> str:
         title = specs[s.form].title if s.form in specs else s.form
         received = s.received.strftime("%Y-%m-%d %H:%M") if s.received else ""
         rows.append((s.unit_name, title, s.period or "", s.words, received, s.file.name if s.file else ""))
-    widths = [max([display_width(h)] + [display_width(r[i]) for r in rows]) for i, h in enumerate(head)]
-    lines = ["  ".join(_pad(c, w) for c, w in zip(line, widths)).rstrip() for line in [head, *rows]]
+    lines = aligned([head, *rows])
     c = result.counts()
     lines.append("")
     lines.append(f"{result.level.name}（截至 {result.as_of:%Y-%m-%d %H:%M}）：应报 {c['expected']}，"

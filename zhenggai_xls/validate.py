@@ -31,6 +31,7 @@ from .read import Limits, ReadError, read_workbook
 from .rules import check_across_periods, date_value
 from .schema import validate_extracts
 from .spec import Spec, find_spec, load_specs
+from .status import aligned
 from .submission import Extract, Submission
 
 REGISTER_STEM = "收件登记"  # the intake register, written beside the files
@@ -440,15 +441,6 @@ def report_json(submissions: list[Submission]) -> dict:
     return {"files": [s.as_dict() for s in submissions]}
 
 
-def _width(text: str) -> int:
-    """Display width in a terminal: CJK characters take two columns."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
 def _clip(text: str, limit: int = 24) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -493,9 +485,7 @@ def format_report(submissions: list[Submission]) -> str:
             rows = [REPORT_COLUMNS] + [
                 (SEVERITY_WORDS.get(p.severity, p.severity), p.sheet or "", p.cell or "", p.field or "",
                  _clip(p.value or ""), p.message) for p in sub.problems]
-            widths = [max(_width(r[i]) for r in rows) for i in range(len(REPORT_COLUMNS) - 1)]
-            for r in rows:
-                lines.append("    " + "  ".join(_pad(v, w) for v, w in zip(r, widths)) + "  " + r[-1])
+            lines += ["    " + line for line in aligned(rows)]
         blocks.append("\n".join(lines))
     valid = sum(s.valid for s in submissions)
     blocks.append(f"共 {len(submissions)} 份：{valid} 份通过，{len(submissions) - valid} 份有错误或被退回。")
