@@ -151,22 +151,28 @@ class _Formatter(click.HelpFormatter):
 _OPENING, _CLOSING = "（“‘《【(", "，。、；：？！）”’》】),.;:?!"
 
 
+# never split: file names as typed (汇总表.xlsx, campaign.yaml, 催报反馈表/) and click's ［必填］, ［默认：…］
+_WHOLE = r"[\w-]*\w(?:\.[A-Za-z]+/?|/)|［[^］]*］"
+
+
 def _wrap(text: str, width: int) -> list[str]:
     """`text` in lines of at most `width` terminal columns, broken at spaces and between Chinese
-    characters, never before a closing mark or after an opening one; a word longer than a line stays whole."""
+    characters, never before a closing mark or after an opening one, nor inside _WHOLE's pieces;
+    a word longer than a line stays whole."""
     pieces: list[list[str]] = []  # [space before it, piece that stays on one line]
     space = ""
-    for ch in text:
-        if ch.isspace():
+    for word in re.split(rf"(\s|{_WHOLE})", text):
+        if word.isspace():
             space += " "  # a line break of the docstring is a space; click's two before ［必填］ stay
             continue
-        last = pieces[-1][1][-1] if pieces else ""
-        narrow = display_width(ch) == 1 and display_width(last) == 1  # letters and digits of one word
-        if pieces and not space and (ch in _CLOSING or last in _OPENING or narrow):
-            pieces[-1][1] += ch
-        else:
-            pieces.append([space, ch])
-        space = ""
+        for ch in [word] if re.fullmatch(_WHOLE, word) else word:
+            last = pieces[-1][1][-1] if pieces else ""
+            narrow = display_width(ch[0]) == 1 and display_width(last) == 1  # letters and digits of one word
+            if pieces and not space and (ch in _CLOSING or last in _OPENING or narrow):
+                pieces[-1][1] += ch
+            else:
+                pieces.append([space, ch])
+            space = ""
     lines, line, used = [], "", 0
     for space, piece in pieces:
         size = display_width(piece)
@@ -184,6 +190,11 @@ class _Context(click.Context):
 
 class _Command(click.Command):
     context_class = _Context
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The help's first paragraph whole: click cuts it to `limit` characters at a space, and at 60
+        columns left a Chinese summary as only '...'; write_dl wraps it instead."""
+        return super().get_short_help_str(limit=1_000)
 
 
 class _Group(click.Group):
