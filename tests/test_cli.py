@@ -31,6 +31,10 @@ def campaign(tmp_path):
 def test_missing_option_names_it_and_what_it_is_for(campaign):
     out = said("rollup", str(campaign / "inbox"))
     assert "缺少选项 --campaign：活动文件夹" in out and "用法见 zhenggai rollup --help" in out
+    assert "缺少 INBOX（收件文件夹：各单位报回的表格所在的文件夹），请写在命令后面。" in said("status")
+    assert "缺少 PATHS（要校验的表格文件或文件夹）" in said("validate")
+    assert "缺少 SOURCES（从哪里收取：" in said("collect", "-o", str(campaign / "inbox"))
+    assert "缺少 FOLDER（新建的活动文件夹）" in said("init", "--preset", "plan-filing")
 
 
 def test_unknown_command_and_option_suggest_the_right_one(campaign):

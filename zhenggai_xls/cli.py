@@ -73,6 +73,14 @@ class _Path(click.Path):
         return super().convert(value, param, ctx)
 
 
+_ARGUMENTS = {  # what each command's argument is, for a clerk who left it out
+    "inbox": "收件文件夹：各单位报回的表格所在的文件夹",
+    "paths": "要校验的表格文件或文件夹",
+    "sources": "从哪里收取：文件夹、.eml、.mbox、.zip 文件或 imap://用户名@服务器/文件夹",
+    "folder": "新建的活动文件夹",
+}
+
+
 def _in_chinese(exc: click.ClickException) -> str:
     """click's own complaint about a command line in Chinese, with what to type; ours as they are."""
     if isinstance(exc, click.NoSuchOption):
@@ -86,7 +94,8 @@ def _in_chinese(exc: click.ClickException) -> str:
         name = param.opts[-1] if isinstance(param, click.Option) else param.human_readable_name
         if isinstance(exc, click.MissingParameter):
             if isinstance(param, click.Argument):
-                return f"缺少 {name}，请写在命令后面。"
+                what = f"（{_ARGUMENTS[param.name]}）" if param.name in _ARGUMENTS else ""
+                return f"缺少 {name}{what}，请写在命令后面。"
             return f"缺少选项 {name}" + (f"：{param.help}" if param.help else "。")
         if isinstance(kind, click.Choice):
             return f"{name} 只能写 {'、'.join(map(str, kind.choices))} 之一。"
