@@ -11,6 +11,7 @@ from rollup_helpers import at, filing_sub, invalid, plan_filing_campaign
 from zhenggai_xls.cli import main
 from zhenggai_xls.errors import ConfigError
 from zhenggai_xls.rollup import rollup, rollup_inbox
+from zhenggai_xls.spec import load_specs
 from zhenggai_xls.status import BEIJING, days_after, status_text
 
 AS_OF = at("2012-06-26", "10:00")
@@ -160,6 +161,10 @@ def test_rollup_command_writes_the_workbook_and_prints_exact_json(demo, tmp_path
     printed = CliRunner().invoke(main, args)
     assert printed.exit_code == 0, printed.output
     assert "汇总单位：" in printed.output and f"汇总表：{out}" in printed.output
+    top = demo.result.level.code
+    for form, fr in demo.result.forms.items():  # the stats line counts branches, as the workbook's note says
+        cover, counted = fr.coverage[top], "（按党支部计）" if form == "stats" else ""
+        assert f"{load_specs()[form].title}{counted}：应报 {cover.expected}，已报 {cover.reported}，" in printed.output
     assert out.stat().st_size > 0
     as_json = CliRunner().invoke(main, args + ["--json"])
     assert as_json.exit_code == 0, as_json.output
