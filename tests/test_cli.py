@@ -112,3 +112,21 @@ def test_an_output_that_cannot_be_written_is_said_in_chinese(campaign, tmp_path,
     made = CliRunner().invoke(main, ["init", str(tmp_path / "汇总" / "活动"), "--preset", "plan-filing"])
     assert made.exit_code == 1 and isinstance(made.exception, SystemExit), made.output  # a folder not made
     assert f"错误：无法读写“{tmp_path / '汇总' / '活动'}”：路径中有一个同名的文件" in made.output
+
+
+def test_forms_lists_every_form_and_a_forms_fields_in_columns_and_words():
+    from zhenggai_xls.spec import load_specs
+
+    specs = load_specs()
+    listed = CliRunner().invoke(main, ["forms"])
+    assert listed.exit_code == 0 and all(f"{s.id}" in listed.output and s.title in listed.output for s in specs.values())
+    shown = CliRunner().invoke(main, ["forms", "备案表"])  # a Chinese name, as a clerk types it
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()[1:]
+    grade = next(line for line in lines if "上级定级情况/等次" in line)
+    assert grade.endswith("是    从下拉列表选择：好、较好、一般、较差")  # 必填 and the type in words, not "choice"
+    column = {display_width(line[:line.rindex("  ") + 2]) for line in lines}  # where the last column starts
+    assert len(column) == 1, shown.output  # 类型 in one column, whatever the label's width
+    data = __import__("json").loads(CliRunner().invoke(main, ["forms", "filing", "--json"]).output)
+    assert {f["key"]: f["type"] for f in data["forms"][0]["fields"]}["grade"] == "choice"
+

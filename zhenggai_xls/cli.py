@@ -21,7 +21,7 @@ import click
 from .campaign import PRESETS, init_campaign
 from .errors import ZhenggaiError, os_reason
 from .spec import did_you_mean, find_spec, load_specs
-from .status import display_width
+from .status import aligned, display_width
 
 
 def _friendly(fn):
@@ -273,9 +273,9 @@ def forms(form_id: str | None, as_json: bool) -> None:
         kind = "表格" if spec.kind == "table" else "表单"
         click.echo(f"{spec.id:<11} {spec.title}（{kind}）  别名：{'、'.join(spec.aliases) or '无'}")
         if form_id:
-            for f in spec.fields:
-                need = "必填" if f.required else ""
-                click.echo(f"    {f.key:<20} {f.full_label:<28} {f.type:<9} {need}")
+            rows = [("键", "栏目", "必填", "类型")]
+            rows += [(f.key, f.full_label, "是" if f.required else "", f.type_words) for f in spec.fields]
+            click.echo("\n".join("    " + line for line in aligned(rows)))
 
 
 @main.command()

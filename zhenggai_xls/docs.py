@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from .problems import RULES
-from .spec import FIELD_TYPES, load_specs
+from .spec import load_specs
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -37,8 +37,7 @@ def render_forms() -> str:
     for s in specs.values():
         lines += ["", f"#### `{s.id}` {s.title}", "", "| 键 | 栏目 | 类型 | 必填 |", "|---|---|---|---|"]
         for f in s.fields:
-            kind = FIELD_TYPES[f.type] + (f"：{'、'.join(f.choice_values)}" if f.choices else "")
-            lines.append(f"| `{f.key}` | {f.full_label} | {kind} | {'是' if f.required else ''} |")
+            lines.append(f"| `{f.key}` | {f.full_label} | {f.type_words} | {'是' if f.required else ''} |")
         for r in s.rules:
             lines.append(f"- 规则“{r.name}”（`rule.{r.kind}`，{'错误' if r.severity == 'error' else '提醒'}）"
                          + (f"：{r.message}" if r.message else ""))

@@ -103,6 +103,11 @@ class Field:
     def choice_values(self) -> tuple[str, ...]:
         return tuple(c.value for c in self.choices)
 
+    @property
+    def type_words(self) -> str:
+        """Its type as a clerk reads it: 日期, 从下拉列表选择：好、较好、一般、较差."""
+        return FIELD_TYPES[self.type] + (f"：{'、'.join(self.choice_values)}" if self.choices else "")
+
 
 @dataclass(frozen=True)
 class Group:
