@@ -130,3 +130,14 @@ def test_forms_lists_every_form_and_a_forms_fields_in_columns_and_words():
     data = __import__("json").loads(CliRunner().invoke(main, ["forms", "filing", "--json"]).output)
     assert {f["key"]: f["type"] for f in data["forms"][0]["fields"]}["grade"] == "choice"
 
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`zhenggai forms ledger | head -1`: the reader leaves early; no error message, no traceback."""
+    import subprocess
+    import sys
+
+    run = subprocess.Popen([sys.executable, "-m", "zhenggai_xls.cli", "forms", "ledger"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()  # before it writes a line: every write meets a broken pipe
+    err = run.stderr.read().decode()
+    assert run.wait() == 1 and err == "", err

@@ -34,6 +34,8 @@ def _friendly(fn):
             return fn(*args, **kwargs)
         except ZhenggaiError as exc:
             raise click.UsageError(str(exc)) from None
+        except BrokenPipeError:
+            raise  # the reader of our output left (| head, | more): click ends quietly with status 1
         except OSError as exc:
             where = f"“{exc.filename}”" if exc.filename else "文件"
             raise click.ClickException(f"无法读写{where}：{os_reason(exc)}。") from None
