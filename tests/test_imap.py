@@ -61,7 +61,9 @@ def flags_and_count(server) -> tuple[int, list[bytes]]:
 def test_imap_and_mbox_export_give_the_same_register(tmp_path, server, samples):
     from_imap = collect([server.url], tmp_path / "imap", password=server.password)
     from_mbox = collect([write_mbox(samples, tmp_path / "export.mbox")], tmp_path / "mbox")
-    assert [(r.filename, r.status) for r in from_imap.rows] == [p for s in samples for p in s.expected]
+    expected = [p for s in samples for p in s.expected]
+    assert [(r.filename, r.status) for r in from_imap.rows] == expected
+    assert [(r.filename, r.status) for r in from_mbox.rows] == expected
     assert comparable(read_register(tmp_path / "imap")) == comparable(read_register(tmp_path / "mbox"))
     assert from_imap.rows[0].source.startswith(f"imap://office@127.0.0.1:{server.port}/INBOX;UID=")
     # The message without a Date header takes the server's INTERNALDATE (01:02:03 UTC = 09:02:03 Beijing).
