@@ -16,8 +16,8 @@ from zhenggai_xls.intake import REGISTER_JSON, collect, read_register
 from zhenggai_xls.mail import imap_utf7, parse_imap_url
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mailtools import (Sample, append_all, message, sample_messages, start_dovecot, stop_dovecot,  # noqa: E402
-                       text_body, attachment, tiny_xlsx, write_mbox)
+from mailtools import (Sample, append_all, free_port, message, sample_messages, start_dovecot,  # noqa: E402
+                       stop_dovecot, text_body, attachment, tiny_xlsx, write_mbox)
 
 SOURCE_SPECIFIC = ("source",)  # the mailbox URL and UID vs the mbox path and index
 
@@ -117,6 +117,14 @@ def test_wrong_password_and_missing_folder_are_plain_usage_errors(tmp_path, serv
                             env={"ZHENGGAI_IMAP_PASSWORD": server.password})
     assert missing.exit_code == 2 and "没有名为“收件箱”的文件夹" in missing.output
     assert "Traceback" not in wrong.output + missing.output
+
+
+def test_a_server_that_does_not_answer_is_said_in_chinese(tmp_path):
+    url = f"imap://office@127.0.0.1:{free_port()}/INBOX"  # nothing listens there
+    result = CliRunner().invoke(main, ["collect", url, "-o", str(tmp_path / "收件")],
+                                env={"ZHENGGAI_IMAP_PASSWORD": "secret"})
+    assert result.exit_code == 2 and "无法连接服务器：服务器拒绝连接，请检查地址和端口" in result.output
+    assert "Connection refused" not in result.output and "Traceback" not in result.output
 
 
 def test_imap_url_and_folder_names():

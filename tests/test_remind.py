@@ -28,10 +28,17 @@ INVALID_UNIT = "00100101"  # 李渡新区管委会机关党支部 (preset org tr
 
 
 class Sink:
-    """An SMTP handler keeping every message it is given."""
+    """An SMTP handler keeping every message it is given; it refuses the addresses in `unknown`."""
 
     def __init__(self):
         self.envelopes = []
+        self.unknown: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
@@ -114,3 +121,22 @@ def test_cli_remind_bad_smtp_address_is_a_usage_error(campaign_and_inbox):
     result = CliRunner().invoke(main, ["remind", str(inbox), "--campaign", str(campaign_dir),
                                        "--send", "http://example.cn"])
     assert result.exit_code == 2 and "smtp://" in result.output
+
+
+def test_cli_remind_says_in_chinese_which_unit_was_refused_and_when_no_server_answers(campaign_and_inbox, smtp):
+    campaign_dir, inbox, campaign = campaign_and_inbox
+    controller, sink = smtp
+    expected = reminders(rollup_inbox(inbox, campaign_dir, as_of=AS_OF))
+    refused = expected[0].org
+    sink.unknown.add(refused.email)  # the address in the org tree no longer exists
+    args = ["remind", str(inbox), "--campaign", str(campaign_dir), "--as-of", "2024-06-22 09:00",
+            "-o", str(campaign_dir / "催报名单.xlsx"), "--send"]
+    result = CliRunner().invoke(main, args + [f"smtp://127.0.0.1:{controller.port}"])
+    assert result.exit_code == 0, result.output
+    assert f"未发送：{refused.name}  {refused.email}  发信服务器拒收这个收件地址，请核对组织架构中的邮箱" in result.output
+    assert f"已发送 {len(expected) - 1} 封催报邮件" in result.output and len(sink.envelopes) == len(expected) - 1
+    closed = free_port()  # nothing listens there
+    result = CliRunner().invoke(main, args + [f"smtp://127.0.0.1:{closed}"])
+    assert result.exit_code == 2
+    assert f"无法连接发信服务器 127.0.0.1:{closed}：服务器拒绝连接，请检查地址和端口" in result.output
+    assert "Connection refused" not in result.output and "Traceback" not in result.output

@@ -527,9 +527,10 @@ def remind(inbox: Path, campaign_dir: Path, level: str | None, as_of, output: Pa
     click.echo(f"需催报 {len(items)} 个单位；催报名单：{output}")
     if smtp_url:
         sent = send_reminders(items, smtp_url, sender)
+        names = {item.org.code: item.org.name for item in items}
         for outcome in sent:
             if not outcome.ok:
-                click.echo(f"未发送：{outcome.unit} {outcome.error}", err=True)
+                click.echo(f"未发送：{names[outcome.unit]}  {outcome.to}  {outcome.error}", err=True)
         click.echo(f"已发送 {sum(o.ok for o in sent)} 封催报邮件。")
 
 

@@ -1,8 +1,10 @@
 """The package's exceptions (broken specs and configs, outputs that cannot be written), never
-problems in submitted data; and the words for a file operation that failed."""
+problems in submitted data; and the words for a file operation or a mail server connection that failed."""
 from __future__ import annotations
 
 import errno
+import socket
+import ssl
 
 
 class ZhenggaiError(Exception):
@@ -36,3 +38,16 @@ def os_reason(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "找不到该文件或文件夹。请检查路径"
     return f"{exc.strerror or type(exc).__name__}。请换一个位置后重试"
+
+
+def network_reason(exc: OSError) -> str:
+    """Why a mail server could not be reached, and what to check, in Chinese (the system says it in English)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "服务器拒绝连接，请检查地址和端口，或确认邮件服务已启动"
+    if isinstance(exc, TimeoutError):
+        return "连接超时，服务器没有应答，请检查地址、端口和网络"
+    if isinstance(exc, socket.gaierror):
+        return "找不到这个服务器，请检查服务器地址，或确认电脑已联网"
+    if isinstance(exc, ssl.SSLError):
+        return "加密连接失败，请检查端口（加密的 IMAP 一般为 993，不加密的为 143）"
+    return f"{exc.strerror or type(exc).__name__}，请检查服务器地址和端口"

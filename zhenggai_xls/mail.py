@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
-from .errors import ConfigError
+from .errors import ConfigError, network_reason
 
 OFFICE_TZ = timezone(timedelta(hours=8))  # deadlines are Beijing time; received times are too
 GB_LABELS = {"gb2312", "gbk", "x-gbk", "cp936", "euc-cn", "gb_2312-80", "csgb2312", "chinese", "ms936", "gb18030"}
@@ -490,7 +490,7 @@ def imap_messages(source: ImapSource, password: str, since: date | None = None
     try:
         conn = cls(source.host, source.port, timeout=60)
     except OSError as exc:
-        raise _imap_error(source, f"无法连接服务器（{exc.strerror or type(exc).__name__}），请检查服务器地址和端口") from None
+        raise _imap_error(source, f"无法连接服务器：{network_reason(exc)}") from None
     try:
         try:
             conn.login(source.user, password)

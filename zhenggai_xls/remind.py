@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import xlsxwriter
 
-from .errors import ConfigError
+from .errors import ConfigError, network_reason
 from .excel import atomic_path
 from .orgs import Org
 from .rollup import RollupResult
@@ -207,7 +207,7 @@ def send_reminders(items: list[Reminder], smtp_url: str, sender: str) -> list[Se
     try:
         server = smtplib.SMTP(host, port, timeout=60)
     except OSError as exc:
-        raise ConfigError([f"无法连接发信服务器 {host}:{port}（{exc.strerror or type(exc).__name__}）"]) from None
+        raise ConfigError([f"无法连接发信服务器 {host}:{port}：{network_reason(exc)}"]) from None
     with server:
         for reminder in items:
             org = reminder.org
@@ -217,6 +217,17 @@ def send_reminders(items: list[Reminder], smtp_url: str, sender: str) -> list[Se
             try:
                 server.send_message(reminder_message(reminder, sender))
                 outcomes.append(Sent(org.code, org.email, True))
-            except smtplib.SMTPException as exc:
-                outcomes.append(Sent(org.code, org.email, False, f"发送失败（{type(exc).__name__}）"))
+            except OSError as exc:  # smtplib's refusals are OSErrors too
+                outcomes.append(Sent(org.code, org.email, False, _refusal(exc)))
     return outcomes
+
+
+def _refusal(exc: OSError) -> str:
+    """Why the server did not take one reminder, in Chinese."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "发信服务器拒收这个收件地址，请核对组织架构中的邮箱，或电话催报"
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return "发信服务器不接受发件人地址，请用 --from 写本单位在该服务器上的邮箱"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"发信服务器拒收这封邮件（代码 {exc.smtp_code}），请稍后重发或电话催报"
+    return "与发信服务器的连接中断，请稍后重发"
