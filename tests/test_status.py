@@ -155,6 +155,18 @@ def test_status_command_prints_the_table_and_counts(demo):
     assert "Traceback" not in result.output
 
 
+def test_status_lists_the_files_it_does_not_count_and_why(demo, tmp_path):
+    import shutil
+
+    inbox = shutil.copytree(demo.inbox, tmp_path / "收件")  # copies keep their times
+    shutil.copyfile(inbox / "百胜镇紫竹村党支部_整改方案备案表.xlsx", inbox / "紫竹村又一份.xlsx")  # received now
+    result = CliRunner().invoke(main, ["status", str(inbox), "--campaign", str(demo.folder),
+                                       "--as-of", "2012-06-26 09:00"])
+    assert result.exit_code == 0, result.output
+    assert "未计入的文件 1 个：\n  紫竹村又一份.xlsx：" in result.output
+    assert "收到，晚于截至时间 2012-06-26 09:00，本次汇总未计入" in result.output
+
+
 def test_rollup_command_writes_the_workbook_and_prints_exact_json(demo, tmp_path):
     out = tmp_path / "汇总.xlsx"
     args = ["rollup", str(demo.inbox), "--campaign", str(demo.folder), "--as-of", "2012-06-26 09:00", "-o", str(out)]

@@ -177,6 +177,9 @@ def status_text(result) -> str:
     lines.append(f"{result.level.name}（截至 {result.as_of:%Y-%m-%d %H:%M}）：应报 {c['expected']}，"
                  f"已报 {c['reported']}（按时 {c['on_time']}，逾期 {c['late']}），"
                  f"未报送 {c['missing']}，未通过校验 {c['invalid']}")
+    if result.set_aside:  # in the inbox yet counted nowhere: a clerk must see why, not only fewer 已报
+        lines.append(f"未计入的文件 {len(result.set_aside)} 个：")
+        lines += [f"  {s.file.name}：{s.reason}" for s in result.set_aside]
     return "\n".join(lines)
 
 
