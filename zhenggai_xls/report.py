@@ -135,7 +135,7 @@ def write_summary(result: RollupResult, path: Path | str) -> Path:
                        for fid, fr in result.forms.items() if _has_sheet(fid, result, specs)]
         extra = _extra_sheets(wb, st, result, specs)
         _cover(cover, st, result, specs, [name for _, name in form_sheets] + extra)
-        closing = next((fid for fid, _ in form_sheets if _is_unit_table(specs[fid])), None)
+        closing = next((fid for fid, _ in form_sheets if specs[fid].unit_per_row), None)
         _metadata(wb, result, specs[closing] if closing else None)
         cover.activate()
         wb.close()
@@ -149,11 +149,6 @@ def form_sheet_name(spec: Spec) -> str:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _is_unit_table(spec: Spec) -> bool:
-    """A table with one row per unit (the 统计表): its summary is a submission itself."""
-    return spec.table is not None and bool(spec.table.unit_field)
 
 
 def _has_sheet(form: str, result: RollupResult, specs: dict[str, Spec]) -> bool:
@@ -285,7 +280,7 @@ def consolidated_rows(result: RollupResult, fr: FormRollup, specs: dict[str, Spe
 
 def _form_columns(spec: Spec, fr: FormRollup) -> tuple[Field, tuple[Group | Field, ...]]:
     """(the unit-name column, the header tree of the figure columns) for a form's sheet."""
-    if _is_unit_table(spec):
+    if spec.unit_per_row:
         table = spec.table
         name = spec.field(table.unit_field)
         return name, tuple(c for c in table.columns if not (isinstance(c, Field) and c.key == name.key))
@@ -335,9 +330,9 @@ def _form_sheet(wb: xlsxwriter.Workbook, st: _Styles, result: RollupResult, spec
     ws = wb.add_worksheet(title)
     g = Grid(ws, Formats(wb), widths)
     last_col = len(widths) - 1
-    g.put(0, 0, 0, last_col, spec.title if _is_unit_table(spec) else f"{spec.title}汇总", g.fmt("title"), pad=12)
+    g.put(0, 0, 0, last_col, spec.title if spec.unit_per_row else f"{spec.title}汇总", g.fmt("title"), pad=12)
     # Across the whole width: the header lines need room for two label/input pairs a row.
-    row = write_header_lines(g, spec, 1, 0, n - 1 if _is_unit_table(spec) else last_col, result.level)
+    row = write_header_lines(g, spec, 1, 0, n - 1 if spec.unit_per_row else last_col, result.level)
     _fill_report_date(g, ws, result)
     head_top = row
     spans = {f.key: (i, i) for i, f in enumerate(fields)}

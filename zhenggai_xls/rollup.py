@@ -498,7 +498,7 @@ def _cells(column: str | None, rows: list[int]) -> str:
 def _parts(sub: Submission, spec: Spec, specs: dict[str, Spec], period: str | None, on_time: bool,
            items: list[OverdueItem]) -> list[_Part]:
     """The contributions of one counted submission, and of what it feeds."""
-    if spec.table is not None and spec.table.unit_field:
+    if spec.unit_per_row:
         parts = [_row_part(sub, spec, row, period, on_time) for row in sub.records()]
     else:
         parts = [_file_part(sub, spec, period, on_time, items)]
@@ -707,7 +707,7 @@ def _coverage(tree, top: Org, units: list[Org], items: list[tuple[str, bool, boo
 def _coverage_items(spec: Spec, tree, top: Org, chosen: list[_Part],
                     statuses: list[ReportStatus]) -> list[tuple[str, bool, bool]]:
     """Unit-per-row forms count branch rows; other forms count expected reports."""
-    if spec.table is not None and spec.table.unit_field:
+    if spec.unit_per_row:
         by_unit = {p.unit: p for p in chosen}
         return [(b.code, b.code in by_unit, b.code in by_unit and by_unit[b.code].on_time)
                 for b in tree.branches_under(top.code) if b.code != top.code]

@@ -244,6 +244,12 @@ class Spec:
         return self._by_key[key]
 
     @property
+    def unit_per_row(self) -> bool:
+        """A table with one row per unit (the 统计表): filled by the level above the branches,
+        counted by branch rows, its summary a submission itself."""
+        return self.table is not None and bool(self.table.unit_field)
+
+    @property
     def names(self) -> tuple[str, ...]:
         return (self.id, self.title, *self.aliases)
 

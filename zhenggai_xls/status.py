@@ -204,9 +204,8 @@ def summary_text(result, workbook: Path | None = None) -> str:
     for form, fr in result.forms.items():
         cover = fr.coverage.get(result.level.code)
         if cover is not None:
-            spec = specs[form]
-            by_branch = "（按党支部计）" if spec.table and spec.table.unit_field else ""  # as _coverage_items counts
-            lines.append(f"  {spec.title}{by_branch}：应报 {cover.expected}，已报 {cover.reported}，按时 {cover.on_time}")
+            counted = "（按党支部计）" if specs[form].unit_per_row else ""
+            lines.append(f"  {specs[form].title}{counted}：应报 {cover.expected}，已报 {cover.reported}，按时 {cover.on_time}")
     if result.overdue:
         lines.append(f"逾期事项：{overdue_words(result.overdue)}")
     if result.conflicts:

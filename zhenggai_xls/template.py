@@ -752,8 +752,7 @@ def submitting_level(spec: Spec) -> str | None:
     """Which org level fills a form in, when no campaign says: None if no unit does."""
     if not any(f.role == "unit" for f in spec.fields):
         return None
-    # A table with one row per unit (the 统计表) is filled by the level above the branches.
-    return "党(工)委" if spec.table is not None and spec.table.unit_field else "党支部"
+    return "党(工)委" if spec.unit_per_row else "党支部"
 
 
 _BAD_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -798,6 +797,6 @@ def write_templates(specs: Iterable[Spec], out_dir: Path | str, orgs: OrgTree | 
 
 def _unit_rows(spec: Spec, orgs: OrgTree, unit: Org) -> list[str] | None:
     """For a table with one row per unit, the names of the branches the unit reports for."""
-    if spec.table is None or not spec.table.unit_field or unit.level == "党支部":
+    if not spec.unit_per_row or unit.level == "党支部":
         return None
     return [o.name for o in orgs.branches_under(unit.code)] or None
