@@ -79,6 +79,39 @@ def test_a_worker_that_dies_leaves_the_rest_to_this_process(tmp_path, monkeypatc
     assert sum(told) == 13
 
 
+def test_ctrl_c_drops_the_chunks_not_yet_read(tmp_path, monkeypatch):
+    """Ctrl-C while workers read: the files not yet begun are never read (leaving the pool used to
+    wait for every queued chunk, a minute at tens of thousands of files, before saying 已中止)."""
+    import time
+
+    import pytest
+
+    import shutil
+
+    inbox = _inbox(tmp_path / "inbox")
+    for path in sorted(inbox.iterdir()):  # 39 files
+        for copy in ("b", "c"):
+            shutil.copy2(path, inbox / f"{copy}{path.name}")
+    log = tmp_path / "read.log"
+
+    def slow_and_logged(*args):  # in a worker: each file takes a while, and is noted
+        time.sleep(0.2)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{args[0]}\n")
+        return _READ_AND_LOCATE(*args)
+
+    def ctrl_c(n):  # the first progress report: the clerk presses Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(V, "POOL_MIN_FILES", 2)
+    monkeypatch.setattr(V, "CHUNKS_PER_WORKER", 3)
+    monkeypatch.setattr(V, "read_and_locate", slow_and_logged)
+    with pytest.raises(KeyboardInterrupt):
+        validate_paths([inbox], workers=2, progress=ctrl_c)
+    read = log.read_text(encoding="utf-8").splitlines()
+    assert 0 < len(read) <= 10, read  # of 39: each worker stops at its next file
+
+
 def test_few_files_stay_in_this_process(tmp_path, monkeypatch):
     inbox = _inbox(tmp_path / "inbox")
     monkeypatch.setattr(V, "ProcessPoolExecutor", None)  # would fail if used

@@ -232,21 +232,29 @@ def _validate_chunk(job: _Job, paths: list[Path], tick: Callable[[], None]) -> l
     return _validate_located(located, load_specs(), job.orgs, job.ctx)
 
 
-_WORKER: tuple[_Job, Any] | None = None  # in a worker process: the run's job and the shared files-read counter
+_WORKER: tuple[_Job, Any, Any] | None = None  # in a worker process: the run's job, files read, the stop flag
 
 
-def _start_worker(job: _Job, counter: Any) -> None:
+class _Stopped(Exception):
+    """The run was given up (Ctrl-C): a worker drops the rest of its chunk."""
+
+
+def _start_worker(job: _Job, counter: Any, stop: Any) -> None:
     global _WORKER
-    _WORKER = (job, counter)
+    _WORKER = (job, counter, stop)
 
 
 def _worker_tick() -> None:
-    counter = _WORKER[1]
+    _, counter, stop = _WORKER
+    if stop.value:
+        raise _Stopped
     with counter.get_lock():
         counter.value += 1
 
 
 def _worker_chunk(paths: list[Path]) -> list[Submission]:
+    if _WORKER[2].value:  # a chunk queued before the run was given up: not one file of it read
+        raise _Stopped
     # The submissions of one form share one RowBlock of rows: pickled once for all of them.
     return _validate_chunk(_WORKER[0], paths, _worker_tick)
 
@@ -277,23 +285,27 @@ def _run_chunks(job: _Job, paths: list[Path], workers: int | None, progress: Cal
     # fork: workers start at once with everything imported; spawn would import pandas again in each
     fork = "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
     context = multiprocessing.get_context("fork" if fork else None)
-    counter = context.Value("q", 0)
+    counter, stop = context.Value("q", 0), context.Value("b", 0, lock=False)
     chunks = _chunks(paths, workers * CHUNKS_PER_WORKER)
     told = done = 0
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                 initargs=(job, counter)) as pool:
+                                 initargs=(job, counter, stop)) as pool:
             futures = [pool.submit(_worker_chunk, chunk) for chunk in chunks]
-            for chunk, future in zip(chunks, futures):
-                while True:
-                    try:
-                        subs = future.result(timeout=0.2)
-                        break
-                    except TimeoutError:
-                        told += _tell_read(counter, told, tell)
-                told += _tell_read(counter, told, tell)
-                done += 1
-                yield chunk, subs
+            try:
+                for chunk, future in zip(chunks, futures):
+                    while True:
+                        try:
+                            subs = future.result(timeout=0.2)
+                            break
+                        except TimeoutError:
+                            told += _tell_read(counter, told, tell)
+                    told += _tell_read(counter, told, tell)
+                    done += 1
+                    yield chunk, subs
+            except BaseException:  # Ctrl-C, or the caller stopped: leaving the pool waits for every chunk,
+                stop.value = 1  # so each one, begun or not, stops at its next file
+                raise
     except BrokenProcessPool:  # a worker died (killed, out of memory): the rest in this process
         tell(sum(map(len, chunks[:done])) - told)
         for chunk in chunks[done:]:
