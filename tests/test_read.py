@@ -122,6 +122,13 @@ def test_csv_delimiter_is_sniffed(tmp_path):
     path = tmp_path / "tabs.txt"
     path.write_text("单位\t问题数\n党支部甲\t2\n", encoding="gb18030")
     assert a1_cells(read_workbook(path).sheets[0]) == {"A1": "单位", "B1": "问题数", "A2": "党支部甲", "B2": "2"}
+    for text, cells in (  # commas in numbers, separators inside quotes, a title line alone
+            ("整改清单\n单位\t金额\n甲\t1,000\n乙\t2,500\n", {"A1": "整改清单", "B2": "金额", "B4": "2,500"}),
+            ('单位;问题\n甲;"学习不够, 记录不全"\n乙;"无"\n', {"A1": "单位", "B2": "学习不够, 记录不全"}),
+            ('单位,问题\n甲,"一;二\t三"\n乙,无\n', {"B2": "一;二\t三", "A3": "乙"})):
+        path.write_text(text, encoding="utf-8")
+        got = a1_cells(read_workbook(path).sheets[0])
+        assert {k: got.get(k) for k in cells} == cells, got
 
 
 def test_extension_that_lies_is_ignored(tmp_path, converted):

@@ -738,10 +738,13 @@ def _read_text(path: Path, data: bytes, limits: Limits, encoding: str) -> Workbo
 
 
 def _delimiter(text: str) -> str:
-    """The separator used by the first lines: comma, tab, semicolon or bar."""
-    sample = text[:20_000]
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
-    except csv.Error:
-        counts = {d: sample.count(d) for d in ",\t;|"}
-        return max(counts, key=counts.get) if any(counts.values()) else ","
+    """The separator of the first lines: of comma, tab, semicolon and bar, the one that splits most of
+    them (quotes respected), then into most cells; comma when none does. (csv.Sniffer took up to a
+    second on a plain text attachment, ~10 ms on most: a folder of them took minutes.)"""
+    lines = text[:20_000].splitlines()[:50]
+
+    def splits(d: str) -> tuple[int, int]:
+        counts = [len(row) for row in csv.reader(lines, delimiter=d)]
+        return sum(n > 1 for n in counts), sum(counts)
+
+    return max(",\t;|", key=splits)
