@@ -1,6 +1,7 @@
 """A wrong command line is answered in Chinese, with what to type instead (click's own words never show)."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def test_forms_lists_every_form_and_a_forms_fields_in_columns_and_words():
     assert grade.endswith("是    从下拉列表选择：好、较好、一般、较差")  # 必填 and the type in words, not "choice"
     column = {display_width(line[:line.rindex("  ") + 2]) for line in lines}  # where the last column starts
     assert len(column) == 1, shown.output  # 类型 in one column, whatever the label's width
-    data = __import__("json").loads(CliRunner().invoke(main, ["forms", "filing", "--json"]).output)
+    data = json.loads(CliRunner().invoke(main, ["forms", "filing", "--json"]).output)
     assert {f["key"]: f["type"] for f in data["forms"][0]["fields"]}["grade"] == "choice"
 
 

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from datetime import date
+
+import pytest
 
 from zhenggai_xls import validate as V
 from zhenggai_xls.demo import write_filled
@@ -82,12 +86,6 @@ def test_a_worker_that_dies_leaves_the_rest_to_this_process(tmp_path, monkeypatc
 def test_ctrl_c_drops_the_chunks_not_yet_read(tmp_path, monkeypatch):
     """Ctrl-C while workers read: the files not yet begun are never read (leaving the pool used to
     wait for every queued chunk, a minute at tens of thousands of files, before saying 已中止)."""
-    import time
-
-    import pytest
-
-    import shutil
-
     inbox = _inbox(tmp_path / "inbox")
     for path in sorted(inbox.iterdir()):  # 39 files
         for copy in ("b", "c"):

@@ -1,6 +1,7 @@
 """Timeliness: on time / late / missing / invalid at boundary times; received times; the commands."""
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -156,8 +157,6 @@ def test_status_command_prints_the_table_and_counts(demo):
 
 
 def test_status_lists_the_files_it_does_not_count_and_why(demo, tmp_path):
-    import shutil
-
     inbox = shutil.copytree(demo.inbox, tmp_path / "收件")  # copies keep their times
     shutil.copyfile(inbox / "百胜镇紫竹村党支部_整改方案备案表.xlsx", inbox / "紫竹村又一份.xlsx")  # received now
     result = CliRunner().invoke(main, ["status", str(inbox), "--campaign", str(demo.folder),
