@@ -183,6 +183,22 @@ def test_zip_file_as_a_source_and_gbk_names(tmp_path):
     assert (inbox / rows[0].stored).read_bytes() == tiny_xlsx("一")
 
 
+
+def test_what_the_archiver_adds_is_not_collected(tmp_path):
+    # a Mac's zip holds __MACOSX/._name copies and .DS_Store; a Windows folder's, Thumbs.db and desktop.ini.
+    # Unpacked, each was refused as unreadable and the unit asked to send it again.
+    archive = tmp_path / "报表.zip"
+    archive.write_bytes(zip_bytes([("报表/一支部.xlsx", tiny_xlsx("一")), ("__MACOSX/报表/._一支部.xlsx", b"\0\5\x16\7"),
+                                   ("报表/.DS_Store", b"\0\0\0\1Bud1"), ("报表/Thumbs.db", b"\xd0\xcf\x11\xe0"),
+                                   ("desktop.ini", b"[.ShellClassInfo]")]))
+    folder = tmp_path / "来件"
+    folder.mkdir()
+    (folder / "二支部.xlsx").write_bytes(tiny_xlsx("二"))
+    (folder / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "Desktop.ini").write_bytes(b"[.ShellClassInfo]")
+    rows = collect([archive, folder], tmp_path / "inbox").rows
+    assert [(r.filename, r.status) for r in rows] == [("报表/一支部.xlsx", "accepted"), ("二支部.xlsx", "accepted")]
+
 # -- originals, idempotence, interruption --------------------------------------------------------
 
 def test_originals_stored_byte_for_byte_content_addressed(tmp_path, mbox, samples):

@@ -189,6 +189,7 @@ def test_own_outputs_and_lock_files_are_skipped(inbox):
     names = {p.name for p in expand_paths([inbox])}
     assert "~$模板填报.xlsx" not in names and "收件登记.xlsx" not in names and "模板填报_反馈.xlsx" not in names
     assert is_own_output(Path(".DS_Store")) and not is_own_output(Path("反馈意见.xlsx"))
+    assert is_own_output(Path("Thumbs.db")) and is_own_output(Path("desktop.ini"))  # Windows' folder files
 
 
 def test_feedback_copies_for_files_with_problems(inbox, tmp_path):

@@ -27,6 +27,7 @@ from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
 from .errors import ConfigError, network_reason
+from .sniff import is_system_name
 
 OFFICE_TZ = timezone(timedelta(hours=8))  # deadlines are Beijing time; received times are too
 GB_LABELS = {"gb2312", "gbk", "x-gbk", "cp936", "euc-cn", "gb_2312-80", "csgb2312", "chinese", "ms936", "gb18030"}
@@ -312,8 +313,10 @@ def zip_parts(part: Part, limits: Limits, depth: int, budget: list[int]) -> Iter
     budget[0] -= sum(i.file_size for i in infos)
     inner = _join(part.container, part.filename)
     for index, info in enumerate(infos):
-        member = Part(part.envelope, f"{part.path}/zip:{index}", zip_member_name(info), b"", inner,
-                      declared_size=info.file_size)
+        name = zip_member_name(info)
+        if any(map(is_system_name, name.replace("\\", "/").split("/"))):
+            continue  # what the archiver added: a Mac's __MACOSX/._a.xlsx and .DS_Store, Thumbs.db
+        member = Part(part.envelope, f"{part.path}/zip:{index}", name, b"", inner, declared_size=info.file_size)
         if info.flag_bits & 0x1:
             yield replace(member, refused="压缩包内文件设置了密码，无法解压，请取消密码后发送")
             continue
@@ -400,10 +403,10 @@ def file_part(path: Path, limits: Limits) -> Iterator[Part]:
 
 
 def folder_parts(folder: Path, limits: Limits, skip: Path | None = None) -> Iterator[Part]:
-    """Every file under a folder (sorted, hidden files, Office lock files and `skip` left out)."""
+    """Every file under a folder (sorted; hidden, lock and Windows' folder files and `skip` left out)."""
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder)
-        if any(bit.startswith((".", "~$")) for bit in rel.parts):
+        if any(map(is_system_name, rel.parts)):
             continue
         if skip is not None and path.resolve().is_relative_to(skip.resolve()):
             continue

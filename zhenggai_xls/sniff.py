@@ -32,7 +32,16 @@ _MAGIC_KINDS = (
     (b"{\\rtf", "RTF 文档"),
 )
 
+# Files Windows writes into a folder by itself (thumbnail caches, folder settings), lower-cased.
+_SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini"})
+
 _TEXT_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def is_system_name(name: str) -> bool:
+    """Hidden files (.DS_Store), Office lock files (~$…) and Windows' folder files (Thumbs.db,
+    desktop.ini): nobody saved them, so they are skipped by name before any file is read."""
+    return name.startswith((".", "~$")) or name.lower() in _SYSTEM_FILES
 
 
 def container(head: bytes) -> str:

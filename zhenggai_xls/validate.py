@@ -30,6 +30,7 @@ from .problems import RULES, Problem, problem
 from .read import Limits, ReadError, read_workbook
 from .rules import check_across_periods, date_value
 from .schema import validate_extracts
+from .sniff import is_system_name
 from .spec import Spec, find_spec, load_specs
 from .status import aligned
 from .submission import Extract, Submission
@@ -43,9 +44,8 @@ WEEK_FIELDS = ("week_end", "week_start")  # a form with these is reported per we
 
 
 def is_own_output(path: Path) -> bool:
-    """Hidden and lock files (., ~$), the intake register and feedback copies are not submissions."""
-    name = path.name
-    return name.startswith((".", "~$")) or path.stem == REGISTER_STEM or path.stem.endswith(FEEDBACK_SUFFIX)
+    """Hidden, lock and Windows' folder files, the intake register and feedback copies are not submissions."""
+    return is_system_name(path.name) or path.stem == REGISTER_STEM or path.stem.endswith(FEEDBACK_SUFFIX)
 
 
 def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
