@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -112,6 +113,26 @@ def zip_bytes(members: list[tuple[str, bytes]], gbk_names: bool = False) -> byte
         assert raw.count(placeholder) == 2
         raw = raw.replace(placeholder, gbk)
     return raw
+
+
+def tnef_bytes(files: list[tuple[str, bytes]]) -> bytes:
+    """A winmail.dat as Outlook on Chinese Windows writes it (MS-OXTNEF): each file's 8.3 title in GBK,
+    its long name (PidTagAttachLongFilename, UTF-16) among the attachment's MAPI properties."""
+    def attribute(level: int, kind: int, ident: int, data: bytes) -> bytes:
+        return struct.pack("<BHHI", level, ident, kind, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+    out = struct.pack("<IH", 0x223E9F78, 0x0101)
+    out += attribute(1, 0x0008, 0x9006, struct.pack("<I", 0x00010000))  # attTnefVersion
+    out += attribute(1, 0x0006, 0x9007, struct.pack("<II", 936, 0))  # attOemCodepage: GBK
+    for name, data in files:
+        long_name = (name + "\0").encode("utf-16-le")
+        long_name += b"\0" * (-len(long_name) % 4)
+        props = struct.pack("<IHHII", 1, 0x001F, 0x3707, 1, len(name) * 2 + 2) + long_name
+        out += attribute(2, 0x0006, 0x9002, struct.pack("<HIHHI", 1, 0xFFFFFFFF, 0, 0, 0))  # attAttachRendData
+        out += attribute(2, 0x0001, 0x8010, name[:6].encode("gbk") + b"~1.XLS\0")  # attAttachTitle
+        out += attribute(2, 0x0006, 0x800F, data)  # attAttachData
+        out += attribute(2, 0x0006, 0x9005, props)  # attAttachment
+    return out
 
 
 def zip_bomb() -> bytes:

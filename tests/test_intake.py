@@ -23,7 +23,8 @@ from zhenggai_xls.mail import Limits
 from zhenggai_xls.orgs import Org, OrgTree
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mailtools import sample_messages, tiny_xlsx, write_mbox, zip_bytes  # noqa: E402
+from mailtools import (attachment, message, sample_messages, text_body, tiny_xlsx, tnef_bytes,  # noqa: E402
+                       write_mbox, zip_bytes)
 
 TESTS = Path(__file__).parent
 
@@ -198,6 +199,34 @@ def test_what_the_archiver_adds_is_not_collected(tmp_path):
     (folder / "Desktop.ini").write_bytes(b"[.ShellClassInfo]")
     rows = collect([archive, folder], tmp_path / "inbox").rows
     assert [(r.filename, r.status) for r in rows] == [("报表/一支部.xlsx", "accepted"), ("二支部.xlsx", "accepted")]
+
+
+def test_outlook_rich_text_mail_and_exchange_body_parts(tmp_path):
+    # Outlook's rich-text mail: the form sits inside winmail.dat (refused before, the unit counted as not
+    # reported). Exchange: the end of the body arrives as ATT00001.htm / ATT00002.txt, which were
+    # refused as not forms.
+    rich = message([text_body(), attachment(b'attachment; filename="winmail.dat"',
+                                            tnef_bytes([("一支部整改清单.xlsx", tiny_xlsx("一"))]), b"application/ms-tnef")],
+                   sender=b"yi@example.cn", subject=b"rich", date="Mon, 17 Jun 2024 09:00:00 +0800", message_id="r@x")
+    tail = message([text_body(), attachment(b'attachment; filename="er.xlsx"', tiny_xlsx("二")),
+                    attachment(b'attachment; filename="ATT00001.htm"', "<p>此致</p>".encode(), b"text/html"),
+                    attachment(b'attachment; filename="ATT00002.txt"', "此致\r\n敬礼".encode(), b"text/plain"),
+                    attachment(b'attachment; filename="mingdan.csv"', "姓名,电话\r\n李华,1".encode(), b"text/plain")],
+                   sender=b"er@example.cn", subject=b"tail", date="Mon, 17 Jun 2024 09:00:00 +0800", message_id="t@x")
+    (tmp_path / "rich.eml").write_bytes(rich)
+    (tmp_path / "tail.eml").write_bytes(tail)
+    inbox = tmp_path / "inbox"
+    rows = collect([tmp_path / "rich.eml", tmp_path / "tail.eml"], inbox).rows
+    assert [(r.filename, r.container, r.status) for r in rows] == [
+        ("一支部整改清单.xlsx", "winmail.dat", "accepted"), ("er.xlsx", "", "accepted"), ("mingdan.csv", "", "rejected")]  # a text file still counts
+    assert (inbox / rows[0].stored).read_bytes() == tiny_xlsx("一")
+    whole = tnef_bytes([("a.xlsx", b"x")])
+    mangled = whole[:40] + whole[65:]  # attAttachRendData cut out: the attachment's attributes begin nothing
+    broken = message([attachment(b'attachment; filename="winmail.dat"', mangled)],
+                     sender=b"san@example.cn", subject=b"b", date="Mon, 17 Jun 2024 09:00:00 +0800", message_id="b@x")
+    (tmp_path / "broken.eml").write_bytes(broken)
+    [row] = collect([tmp_path / "broken.eml"], inbox).new
+    assert row.status == "rejected" and "winmail.dat 无法解开" in row.reason and "HTML 或纯文本" in row.reason
 
 # -- originals, idempotence, interruption --------------------------------------------------------
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
+from tnefparse import TNEF
+
 from .errors import ConfigError, network_reason
 from .sniff import is_system_name
 
@@ -34,6 +36,9 @@ GB_LABELS = {"gb2312", "gbk", "x-gbk", "cp936", "euc-cn", "gb_2312-80", "csgb231
 ZIP_UTF8_FLAG = 0x800
 ZIP_UNICODE_PATH_EXTRA = 0x7075  # Info-ZIP Unicode Path extra field
 IMAP_BATCH = 20
+TNEF_MAGIC = b"\x78\x9f\x3e\x22"  # winmail.dat: Outlook's rich-text mail wraps the attachments in it
+# The rest of a message's body that Exchange and Outlook attach as ATT00001.htm / ATT00002.txt.
+_BODY_PART = re.compile(r"ATT\d+\.(txt|html?)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,8 @@ def _is_attachment(part: Message, name: str | None) -> bool:
     maintype = part.get_content_maintype()
     if maintype == "image" and part.get("content-id") and disposition != "attachment":
         return False  # a picture embedded in the HTML body, e.g. a signature logo
+    if maintype == "text" and name and _BODY_PART.fullmatch(name):
+        return False
     if name:
         return True
     return disposition == "attachment" or maintype == "application"
@@ -234,7 +241,7 @@ def message_parts(raw: bytes, envelope: Envelope, limits: Limits, prefix: str = 
 
 
 def expand(part: Part, limits: Limits, depth: int = 0, budget: list[int] | None = None) -> Iterator[Part]:
-    """The part itself, or what it holds: a zip's members, an attached .eml's attachments."""
+    """The part itself, or what it holds: a zip's members, an attached .eml's or a winmail.dat's attachments."""
     if part.refused:
         yield part
         return
@@ -247,8 +254,31 @@ def expand(part: Part, limits: Limits, depth: int = 0, budget: list[int] | None 
     elif suffix == ".eml" and depth < limits.max_zip_depth:
         yield from message_parts(part.data, part.envelope, limits, prefix=part.path + "/eml:",
                                  container=_join(part.container, part.filename))
+    elif part.data.startswith(TNEF_MAGIC) and depth < limits.max_zip_depth:
+        yield from tnef_parts(part, limits, depth, budget)
     else:
         yield part
+
+
+# -- Outlook's winmail.dat ----------------------------------------------------------------
+
+def tnef_parts(part: Part, limits: Limits, depth: int, budget: list[int] | None) -> Iterator[Part]:
+    """The files in a winmail.dat (TNEF), which Outlook sends in place of the attachments of a
+    rich-text mail: without it, the unit's form would be refused and the unit counted as not reported."""
+    try:
+        attachments = TNEF(part.data, do_checksum=False).attachments
+    except Exception as exc:  # noqa: BLE001 — a mangled winmail.dat is answered, not raised
+        yield replace(part, refused=f"Outlook 的 winmail.dat 无法解开（{type(exc).__name__}），请对方在 Outlook 中"
+                                    "把邮件格式改为 HTML 或纯文本后重新发送")
+        return
+    inner = _join(part.container, part.filename)
+    for index, attachment in enumerate(attachments):
+        try:
+            name = attachment.long_filename()  # the 8.3 title is tried as UTF-8 and fails on a GBK name
+        except UnicodeDecodeError:
+            name = ""
+        found = Part(part.envelope, f"{part.path}/tnef:{index}", str(name or f"附件{index + 1}"), attachment.data, inner)
+        yield from expand(found, limits, depth + 1, budget)
 
 
 # -- zip archives -----------------------------------------------------------------------
