@@ -221,7 +221,7 @@ def test_outlook_rich_text_mail_and_exchange_body_parts(tmp_path):
         ("一支部整改清单.xlsx", "winmail.dat", "accepted"), ("er.xlsx", "", "accepted"), ("mingdan.csv", "", "rejected")]  # a text file still counts
     assert (inbox / rows[0].stored).read_bytes() == tiny_xlsx("一")
     whole = tnef_bytes([("a.xlsx", b"x")])
-    mangled = whole[:40] + whole[65:]  # attAttachRendData cut out: the attachment's attributes begin nothing
+    mangled = whole[:40] + whole[65:]  # without its attAttachRendData (bytes 40-65), which begins an attachment
     broken = message([attachment(b'attachment; filename="winmail.dat"', mangled)],
                      sender=b"san@example.cn", subject=b"b", date="Mon, 17 Jun 2024 09:00:00 +0800", message_id="b@x")
     (tmp_path / "broken.eml").write_bytes(broken)
